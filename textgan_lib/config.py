@@ -1,0 +1,122 @@
+"""Run modes, seeds and paths: the one place that decides how long the course trains.
+
+Taught in ``00_overview``.
+
+One environment variable, ``TEXTGAN_MODE``, picks the run mode:
+
+* ``smoke``  - CI: seconds per notebook, a few hundred images, one short epoch.
+* ``course`` - a CPU classroom (2 cores): the whole course in about 20 minutes. Default.
+* ``full``   - a GPU: the whole data set, many epochs.
+
+The mode only changes *how long* and *on how much data* we train. It never changes shapes,
+architectures or anything a notebook prints as a checked output.
+
+Paths are found from the package location, so notebooks work from any working directory.
+``TEXTGAN_CACHE_DIR`` moves the cache (built images and text embeddings) elsewhere.
+"""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MODES = ("smoke", "course", "full")
+DEFAULT_MODE = "course"
+SEED = 42
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+DATA_DIR = REPO_DIR / "data"
+
+#: Base (low-resolution) image size produced by the generator, in pixels.
+BASE_SIZE = 32
+#: Final image size after super-resolution, in pixels (the emoji set's native size).
+HIGH_SIZE = 128
+#: Super-resolution factor, HIGH_SIZE // BASE_SIZE.
+SR_SCALE = HIGH_SIZE // BASE_SIZE
+#: Length of the noise vector z fed to the generator.
+Z_DIM = 128
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How much work one run does. Built by :func:`get_config`.
+
+    Attributes:
+        mode: ``"smoke"``, ``"course"`` or ``"full"``.
+        max_train_images: at most this many training pairs are used (``None``: all).
+        batch_size: images per training step.
+        gan_epochs: passes over the training pairs for the base GAN.
+        sr_epochs: passes over the training images for the super-resolution network.
+        max_steps_per_epoch: cap on steps per epoch (``None``: the whole set).
+    """
+
+    mode: str
+    max_train_images: int | None
+    batch_size: int
+    gan_epochs: int
+    sr_epochs: int
+    max_steps_per_epoch: int | None
+
+
+_CONFIGS = {
+    "smoke": RunConfig("smoke", max_train_images=256, batch_size=32, gan_epochs=1,
+                       sr_epochs=1, max_steps_per_epoch=4),
+    "course": RunConfig("course", max_train_images=None, batch_size=64, gan_epochs=40,
+                        sr_epochs=8, max_steps_per_epoch=None),
+    "full": RunConfig("full", max_train_images=None, batch_size=64, gan_epochs=400,
+                      sr_epochs=60, max_steps_per_epoch=None),
+}
+
+
+def get_mode() -> str:
+    """Return the run mode from ``TEXTGAN_MODE`` (default ``"course"``).
+
+    Raises:
+        ValueError: if the variable holds anything but ``smoke``, ``course`` or ``full``.
+    """
+    mode = os.environ.get("TEXTGAN_MODE", DEFAULT_MODE).strip().lower() or DEFAULT_MODE
+    if mode not in MODES:
+        raise ValueError(
+            f"TEXTGAN_MODE={mode!r} is not a run mode; use one of {', '.join(MODES)}.")
+    return mode
+
+
+def get_config(mode: str | None = None) -> RunConfig:
+    """Return the :class:`RunConfig` for ``mode`` (default: :func:`get_mode`)."""
+    mode = get_mode() if mode is None else mode
+    if mode not in _CONFIGS:
+        raise ValueError(f"unknown run mode {mode!r}; use one of {', '.join(MODES)}.")
+    return _CONFIGS[mode]
+
+
+def cache_dir() -> Path:
+    """Directory for built data and embedding caches (created on first use).
+
+    ``$TEXTGAN_CACHE_DIR`` if set, else ``data/cache`` in the repository (git-ignored).
+    """
+    path = Path(os.environ.get("TEXTGAN_CACHE_DIR", DATA_DIR / "cache"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_dir() -> Path:
+    """Directory where training runs write models, grids and reports.
+
+    ``$TEXTGAN_OUTPUT_DIR`` if set, else ``outputs/`` in the repository (git-ignored).
+    """
+    path = Path(os.environ.get("TEXTGAN_OUTPUT_DIR", REPO_DIR / "outputs"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def set_seed(seed: int = SEED) -> None:
+    """Seed Python, NumPy and TensorFlow/Keras in one call (``keras.utils.set_random_seed``)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    import keras  # imported here so that `config` stays cheap to import
+
+    keras.utils.set_random_seed(seed)

@@ -1,0 +1,84 @@
+"""Shared layers for the generator, discriminator and super-resolution networks.
+
+Taught in ``02_generator`` (upsampling) and ``03_super_resolution`` (pixel shuffle).
+Every custom layer is registered with Keras so that saved models load in safe mode.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+
+@keras.saving.register_keras_serializable(package="textgan")
+class PixelShuffle(layers.Layer):
+    """Sub-pixel upsampling (Shi et al., 2016): (B, H, W, C * r^2) -> (B, H*r, W*r, C).
+
+    Uses TensorFlow's ``depth_to_space`` layout (NHWC): output pixel (h*r + i, w*r + j, c)
+    takes input channel (i * r + j) * C + c. This is *not* PyTorch's ``PixelShuffle`` layout,
+    which is NCHW with channel c * r^2 + i * r + j.
+
+    Args:
+        block_size: the upscaling factor r (int >= 2).
+
+    Raises:
+        ValueError: (at build time) if the channel count is not a multiple of r^2.
+    """
+
+    def __init__(self, block_size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.block_size = int(block_size)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is not None and channels % (self.block_size ** 2):
+            raise ValueError(f"PixelShuffle({self.block_size}) needs a channel count divisible "
+                             f"by {self.block_size ** 2}, got {channels}.")
+
+    def call(self, x):
+        import tensorflow as tf  # depth_to_space has no backend-agnostic op in keras.ops
+
+        return tf.nn.depth_to_space(x, self.block_size)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        r = self.block_size
+        return (b, None if h is None else h * r, None if w is None else w * r, c // (r * r))
+
+    def get_config(self):
+        return {**super().get_config(), "block_size": self.block_size}
+
+
+def upsample_block(x, filters: int, name: str):
+    """Nearest-neighbour upsampling x2, then a 3x3 convolution, batch norm and ReLU.
+
+    Upsample + convolution avoids the checkerboard artefacts of a stride-2 transposed
+    convolution whose kernel size is not a multiple of its stride (Odena et al., 2016).
+    (B, H, W, C) -> (B, 2H, 2W, filters).
+    """
+    x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(x)
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def downsample_block(x, filters: int, name: str):
+    """A 4x4 stride-2 convolution and LeakyReLU(0.2): (B, H, W, C) -> (B, H/2, W/2, filters).
+
+    No batch normalisation: in a discriminator it would make an image's score depend on the
+    other images in its batch.
+    """
+    x = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"{name}_conv")(x)
+    return layers.LeakyReLU(0.2, name=f"{name}_lrelu")(x)
+
+
+def residual_block(x, filters: int, name: str, scale: float = 1.0):
+    """EDSR residual block (Lim et al., 2017): conv-ReLU-conv plus the input, no batch norm."""
+    y = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv1")(x)
+    y = layers.ReLU(name=f"{name}_relu")(y)
+    y = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv2")(y)
+    if scale != 1.0:
+        y = layers.Rescaling(scale, name=f"{name}_scale")(y)
+    return layers.Add(name=f"{name}_add")([x, y])
+
+
+__all__ = ["PixelShuffle", "upsample_block", "downsample_block", "residual_block"]

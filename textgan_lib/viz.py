@@ -1,0 +1,89 @@
+"""Turning model outputs into pictures: the one place where [-1, 1] becomes pixels.
+
+Taught in ``00_overview`` and used by every notebook.
+"""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+
+def to_uint8(images) -> np.ndarray:
+    """Map images in [-1, 1] (float, any shape ending in C=3) to uint8 pixels in [0, 255].
+
+    Values outside [-1, 1] are clipped first, so matplotlib and Pillow never see values outside
+    their range. uint8 input is returned unchanged.
+    """
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images
+    images = np.clip(images.astype(np.float32), -1.0, 1.0)
+    return np.round((images + 1.0) * 127.5).astype(np.uint8)
+
+
+def image_grid(images, captions=None, ncols: int = 8, size: float = 1.6, wrap: int = 18,
+               title: str | None = None):
+    """Show images in a grid with optional captions under each; returns the matplotlib Figure.
+
+    Args:
+        images: (N, H, W, 3) uint8, or float in [-1, 1].
+        captions: optional N strings.
+        ncols: images per row.
+        size: inches per image.
+        wrap: caption characters per line.
+        title: optional figure title.
+    """
+    import matplotlib.pyplot as plt
+
+    images = to_uint8(images)
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.25),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], interpolation="nearest")
+            if captions is not None:
+                ax.set_title("\n".join(textwrap.wrap(str(captions[i]), wrap)[:3]), fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_grid(rows, row_labels, captions, size: float = 1.6, wrap: int = 16):
+    """Several rows of images for the same captions (e.g. real / generated / super-resolved).
+
+    Args:
+        rows: list of R arrays, each (N, H, W, 3) uint8 or float in [-1, 1] (sizes may differ
+            between rows; each image is shown at the same display size).
+        row_labels: R strings shown at the left of each row.
+        captions: N strings shown above the first row.
+
+    Returns:
+        the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    n = len(captions)
+    fig, axes = plt.subplots(len(rows), n, figsize=(n * size, len(rows) * size * 1.15 + 0.5),
+                             squeeze=False)
+    for r, (row, label) in enumerate(zip(rows, row_labels)):
+        row = to_uint8(row)
+        for i in range(n):
+            ax = axes[r, i]
+            ax.imshow(row[i], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title("\n".join(textwrap.wrap(captions[i], wrap)[:3]), fontsize=7)
+            if i == 0:
+                ax.set_ylabel(label, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["to_uint8", "image_grid", "comparison_grid"]
