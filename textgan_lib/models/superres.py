@@ -6,7 +6,7 @@ Taught in ``03_super_resolution``.
   used both for training the base generator and for making super-resolution training pairs.
 * :func:`bicubic_upsample` is the baseline any learned model must beat.
 * :func:`build_superres` is a small residual sub-pixel network (EDSR-style blocks without batch
-  norm, Lim et al. 2017; pixel shuffle, Shi et al. 2016) that predicts the *difference* from
+  norm, Lim et al. 2017, computed at the low resolution; one pixel shuffle, Shi et al. 2016) that predicts the *difference* from
   the bicubic upsampling, so that an untrained network already starts at the baseline.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def bicubic_upsample(images, scale: int = config.SR_SCALE):
     return ops.image.resize(images, (h * scale, w * scale), interpolation="bicubic")
 
 
-def build_superres(scale: int = config.SR_SCALE, filters: int = 48, num_blocks: int = 4,
+def build_superres(scale: int = config.SR_SCALE, filters: int = 32, num_blocks: int = 4,
                    name: str = "superres") -> keras.Model:
     """Build SR: ``image (B, h, w, 3) in [-1, 1] -> image (B, h*scale, w*scale, 3)``.
 
@@ -56,6 +56,8 @@ def build_superres(scale: int = config.SR_SCALE, filters: int = 48, num_blocks: 
 
     Raises:
         ValueError: if ``scale`` is not 2 or 4.
+
+    With ``to_subpixels`` zeroed the network is exactly bicubic upsampling.
     """
     if scale not in (2, 4):
         raise ValueError(f"scale must be 2 or 4, got {scale}.")
@@ -66,11 +68,10 @@ def build_superres(scale: int = config.SR_SCALE, filters: int = 48, num_blocks: 
         x = residual_block(x, filters, name=f"res{i}")
     x = layers.Conv2D(filters, 3, padding="same", name="trunk_out")(x)
     x = layers.Add(name="trunk_add")([x, skip])
-    for i in range(scale // 2):            # x2 or x4 as one or two pixel shuffles of 2
-        x = layers.Conv2D(filters * 4, 3, padding="same", name=f"upconv{i}")(x)
-        x = PixelShuffle(2, name=f"pixel_shuffle{i}")(x)
-        x = layers.ReLU(name=f"up_relu{i}")(x) if i + 1 < scale // 2 else x
-    residual = layers.Conv2D(3, 3, padding="same", name="to_rgb")(x)
+    # All convolutions run at the low resolution; one pixel shuffle makes the scale x scale
+    # sub-pixels of each output pixel from 3 * scale^2 channels (ESPCN, Shi et al. 2016).
+    x = layers.Conv2D(3 * scale * scale, 3, padding="same", name="to_subpixels")(x)
+    residual = PixelShuffle(scale, name="pixel_shuffle")(x)
     base = layers.UpSampling2D(scale, interpolation="bicubic", name="bicubic")(low)
     high = layers.Add(dtype="float32", name="bicubic_plus_residual")([base, residual])
     return keras.Model(low, high, name=name)

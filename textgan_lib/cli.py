@@ -1,0 +1,65 @@
+"""Command line: ``python -m textgan_lib train|generate`` (also installed as ``textgan``).
+
+Taught in ``06_training`` and ``07_cascade_demo``. The same code the notebooks call.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="textgan", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train the cascade on the bundled emoji set")
+    train.add_argument("--mode", choices=("smoke", "course", "full"),
+                       help="run mode (default: $TEXTGAN_MODE, else course)")
+    train.add_argument("--out", type=Path, help="output directory (default: outputs/)")
+
+    gen = sub.add_parser("generate", help="draw an image for a caption with a trained cascade")
+    gen.add_argument("caption", help='e.g. "red apple"')
+    gen.add_argument("-o", "--output", type=Path, default=Path("textgan.png"),
+                     help="image file to write (PNG); default textgan.png")
+    gen.add_argument("--model", type=Path, help="saved cascade directory (default: outputs/cascade)")
+    gen.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    gen.add_argument("--base-output", type=Path, help="also write the 32 px base image here")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "train":
+        if args.mode:
+            os.environ["TEXTGAN_MODE"] = args.mode
+        from .cascade import train_cascade
+
+        train_cascade(out_dir=args.out)
+        return 0
+
+    if not args.caption.strip():
+        print("textgan generate: the caption is empty; try e.g. \"red apple\".", file=sys.stderr)
+        return 2
+    from PIL import Image
+
+    from .cascade import Cascade
+    from .viz import to_uint8
+
+    try:
+        cascade = Cascade.load(args.model)
+    except FileNotFoundError as error:
+        print(f"textgan generate: {error}", file=sys.stderr)
+        return 1
+    base, high = cascade.generate([args.caption], seed=args.seed)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_uint8(high[0])).save(args.output)
+    if args.base_output:
+        Image.fromarray(to_uint8(base[0])).save(args.base_output)
+    print(f"wrote {args.output} ({high.shape[2]}x{high.shape[1]} px) for {args.caption!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
