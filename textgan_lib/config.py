@@ -120,3 +120,23 @@ def set_seed(seed: int = SEED) -> None:
     import keras  # imported here so that `config` stays cheap to import
 
     keras.utils.set_random_seed(seed)
+
+
+def import_tensorflow():
+    """Import and return TensorFlow with its C++ start-up log lines silenced.
+
+    On a machine without a GPU, TensorFlow writes lines such as "Could not find cuda drivers"
+    straight to the process's stderr while it loads, before any Python setting applies. We set
+    ``TF_CPP_MIN_LOG_LEVEL=3`` (unless you set it) and point stderr at ``/dev/null`` during the
+    import only; everything printed afterwards, errors included, is shown as usual.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved_stderr, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.close(devnull)
+    return tf
