@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from textgan_lib.data import EmojiSet, load_emoji, split_of
+from textgan_lib.data import EmojiSet, load_emoji, split_key, split_of
 from textgan_lib.data import emoji as emoji_data
 
 
@@ -102,12 +102,26 @@ def test_split_of_known_values():
         split_of("red apple", val_percent=101)
 
 
-def test_split_of_uses_sha1(full):
+def test_split_of_uses_sha1_of_the_split_key(full):
     for caption in full.captions[::50]:
-        digest = hashlib.sha1(caption.encode("utf-8")).digest()
+        digest = hashlib.sha1(split_key(caption).encode("utf-8")).digest()
         bucket = int.from_bytes(digest[:8], "big") % 100
         assert split_of(caption) == ("val" if bucket < 10 else "train")
         assert split_of(caption) == split_of(caption)
+
+
+def test_split_key_drops_skin_tones_only():
+    assert split_key("man superhero medium-light skin tone") == "man superhero"
+    assert split_key("couple with heart woman man dark skin tone medium-light skin tone") == \
+        "couple with heart woman man"
+    assert split_key("person medium-dark skin tone curly hair") == "person curly hair"
+    assert split_key("dark sunglasses") == "dark sunglasses"
+    assert split_of("man superhero medium-light skin tone") == split_of("man superhero")
+
+
+def test_no_validation_caption_is_a_recoloured_training_image(train, val):
+    """Skin-tone variants share a drawing: they must all be on one side of the split."""
+    assert not {split_key(c) for c in train.captions} & {split_key(c) for c in val.captions}
 
 
 def test_train_val_split(full, train, val):

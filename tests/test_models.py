@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from textgan_lib.data.pipeline import resize_uint8
 from textgan_lib.models import (PixelShuffle, bicubic_upsample, build_discriminator,
                                 build_generator, build_superres, downsample)
 
@@ -86,13 +87,18 @@ def test_superres_x4_shape_and_starts_at_bicubic():
     low = rng.uniform(-1, 1, size=(2, 32, 32, 3)).astype(np.float32)
     out = np.asarray(sr(low))
     assert out.shape == (2, 128, 128, 3)
-    # zero the last convolution of the residual branch (named "to_rgb" or "to_subpixels"
-    # depending on the version): the residual is then exactly 0 and SR = bicubic
-    last_conv = [l for l in sr.layers if isinstance(l, keras.layers.Conv2D)][-1]
-    assert last_conv.name in ("to_rgb", "to_subpixels")
+    # zero the sub-pixel head: the residual is then exactly 0 and SR = bicubic
+    last_conv = sr.get_layer("to_subpixels")
     last_conv.set_weights([np.zeros_like(w) for w in last_conv.get_weights()])
     np.testing.assert_allclose(np.asarray(sr(low)), np.asarray(bicubic_upsample(low, 4)),
                                atol=1e-5)
+
+
+def test_resize_uint8_is_downsample_rounded():
+    """The pipeline's uint8 downsampling and the float one used at SR time agree."""
+    images = np.random.default_rng(5).integers(0, 256, size=(3, 128, 128, 3), dtype=np.uint8)
+    expected = np.round(np.asarray(downsample(images.astype(np.float32), 4))).astype(np.uint8)
+    np.testing.assert_array_equal(resize_uint8(images, 32), expected)
 
 
 def test_superres_x2_shape_any_size():

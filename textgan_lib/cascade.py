@@ -22,7 +22,7 @@ META_FILE = "cascade.json"
 
 
 class Cascade:
-    """Inference through the cascade.
+    """Inference through the cascade. Taught in ``07_cascade_demo``.
 
     Args:
         generator: ``[embedding (B, D), z (B, z_dim)] -> (B, 32, 32, 3)`` in [-1, 1].
@@ -101,7 +101,7 @@ class Cascade:
         if missing:
             raise FileNotFoundError(
                 f"no trained cascade in {directory} (missing {', '.join(missing)}). Train one "
-                "with `python -m textgan_lib train` (about 20 minutes on a laptop CPU).")
+                "with `python -m textgan_lib train` (see README.md: Quickstart).")
         meta = json.loads((directory / META_FILE).read_text())
         generator = keras.saving.load_model(directory / GENERATOR_FILE)
         superres = keras.saving.load_model(directory / SUPERRES_FILE)
@@ -186,7 +186,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     out_dir.mkdir(parents=True, exist_ok=True)
     config.set_seed()
     report = {"mode": cfg.mode, "config": asdict(cfg), "seconds": {}}
-    clock = time.perf_counter()
+    start = clock = time.perf_counter()
 
     train = load_emoji("train", max_images=cfg.max_train_images)
     val = load_emoji("val")
@@ -226,12 +226,14 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                               f"+ SR x{config.SR_SCALE}"], captions)
     figure.savefig(out_dir / "val_samples.png", dpi=110)
     report["val_captions"] = captions
+    report["seconds"]["total"] = round(time.perf_counter() - start, 1)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
 
     sr = report["superres"]
     print(f"[textgan] super-resolution on {sr['n']} validation images: "
           f"PSNR {sr['psnr_model']:.2f} dB vs bicubic {sr['psnr_bicubic']:.2f} dB "
           f"(gain {sr['psnr_gain']:+.2f} dB)")
+    print(f"[textgan] total time {report['seconds']['total'] / 60:.1f} min")
     print(f"[textgan] wrote {out_dir / 'cascade'}, {out_dir / 'val_samples.png'}, "
           f"{out_dir / 'report.json'}")
     return report

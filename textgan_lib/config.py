@@ -29,7 +29,11 @@ SEED = 42
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
+#: The repository's ``data/`` folder (the font and its licence). The course is installed
+#: editable (``pip install -e .``) from a checkout, so this is found from the package path.
 DATA_DIR = REPO_DIR / "data"
+#: Where caches and outputs go when the package is not inside a checkout.
+_USER_DIR = Path.home() / ".cache" / "textgan"
 
 #: Base (low-resolution) image size produced by the generator, in pixels.
 BASE_SIZE = 32
@@ -96,9 +100,11 @@ def get_config(mode: str | None = None) -> RunConfig:
 def cache_dir() -> Path:
     """Directory for built data and embedding caches (created on first use).
 
-    ``$TEXTGAN_CACHE_DIR`` if set, else ``data/cache`` in the repository (git-ignored).
+    ``$TEXTGAN_CACHE_DIR`` if set, else ``data/cache`` in the repository (git-ignored), or
+    ``~/.cache/textgan/cache`` if the package is not inside a checkout.
     """
-    path = Path(os.environ.get("TEXTGAN_CACHE_DIR", DATA_DIR / "cache"))
+    default = DATA_DIR / "cache" if DATA_DIR.is_dir() else _USER_DIR / "cache"
+    path = Path(os.environ.get("TEXTGAN_CACHE_DIR", default))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -106,9 +112,11 @@ def cache_dir() -> Path:
 def output_dir() -> Path:
     """Directory where training runs write models, grids and reports.
 
-    ``$TEXTGAN_OUTPUT_DIR`` if set, else ``outputs/`` in the repository (git-ignored).
+    ``$TEXTGAN_OUTPUT_DIR`` if set, else ``outputs/`` in the repository (git-ignored), or
+    ``~/.cache/textgan/outputs`` if the package is not inside a checkout.
     """
-    path = Path(os.environ.get("TEXTGAN_OUTPUT_DIR", REPO_DIR / "outputs"))
+    default = REPO_DIR / "outputs" if DATA_DIR.is_dir() else _USER_DIR / "outputs"
+    path = Path(os.environ.get("TEXTGAN_OUTPUT_DIR", default))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -135,6 +143,8 @@ def import_tensorflow():
     os.dup2(devnull, 2)
     try:
         import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the first device query logs CUDA errors on a CPU
     finally:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)

@@ -31,6 +31,8 @@ def _as_float32(x):
 def bce_with_logits(logits, targets):
     """Element-wise binary cross-entropy from logits, numerically stable.
 
+    Taught in ``05_losses_and_derivations``.
+
     BCE(s, t) = -t log sigmoid(s) - (1 - t) log(1 - sigmoid(s)) = softplus(s) - t * s.
 
     Args:

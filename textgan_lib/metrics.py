@@ -24,6 +24,8 @@ def _to_unit(images, value_range):
 def psnr(a, b, value_range=(-1.0, 1.0)):
     """Peak signal-to-noise ratio in dB per image, via ``tf.image.psnr``.
 
+    Taught in ``03_super_resolution``.
+
     Args:
         a, b: images (B, H, W, C) or (H, W, C) of the same shape, values in ``value_range``
             (values outside are clipped to it, as a display would).

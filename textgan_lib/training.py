@@ -42,7 +42,7 @@ def wrong_caption_pairs(embeddings, image_ids):
 
 
 class TextGAN(keras.Model):
-    """Generator + discriminator, trained together by ``fit``.
+    """Generator + discriminator, trained together by ``fit``. Taught in ``06_training``.
 
     Args:
         generator: ``[embedding (B, D), z (B, z_dim)] -> image (B, S, S, 3)`` in [-1, 1].

@@ -12,6 +12,8 @@ import numpy as np
 def to_uint8(images) -> np.ndarray:
     """Map images in [-1, 1] (float, any shape ending in C=3) to uint8 pixels in [0, 255].
 
+    Taught in ``00_overview``; every figure of the course goes through it.
+
     Values outside [-1, 1] are clipped first, so matplotlib and Pillow never see values outside
     their range. uint8 input is returned unchanged.
     """

@@ -4,7 +4,7 @@ Taught in ``00_overview``.
 
 Each example is one (image, caption) pair, for instance the picture of 🍎 with the caption
 ``"red apple"``. The set is built once from the shipped font ``data/NotoColorEmoji.ttf``
-(SIL Open Font License, see ``data/OFL.txt``) and cached as ``emoji_v1.npz`` in
+(SIL Open Font License, see ``data/OFL.txt``) and cached as ``emoji_v2_emoji<version>.npz`` in
 :func:`textgan_lib.config.cache_dir`; later calls only load the cache (about a second).
 
 How the set is built:
@@ -25,13 +25,16 @@ How the set is built:
    *shortest* caption, ties broken alphabetically, so the choice is fixed and usually the most
    common name. The kept pairs are stored sorted by caption.
 5. **Split.** :func:`split_of` puts about 10 % of the captions in a validation split, decided
-   by a SHA-1 hash of the caption, so the split never changes between runs or machines.
+   by a SHA-1 hash of the caption without its skin-tone phrases (:func:`split_key`), so the
+   split never changes between runs or machines and all skin-tone variants of one emoji fall
+   on the same side: a validation caption is never a recoloured training image.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import os
+import re
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -48,7 +51,7 @@ from .. import config
 #: Side of every image, in pixels (``config.HIGH_SIZE``).
 IMAGE_SIZE = config.HIGH_SIZE
 #: File name of the cache inside :func:`textgan_lib.config.cache_dir`.
-CACHE_NAME = "emoji_v1.npz"
+CACHE_NAME = f"emoji_v2_emoji{emoji.__version__}.npz"
 #: Percentage of captions that go to the validation split.
 VAL_PERCENT = 10
 #: Blank rule: an image whose pixel standard deviation (over all pixels and channels, uint8
@@ -124,19 +127,34 @@ def font_path() -> Path:
     return path
 
 
+#: The five Fitzpatrick skin-tone phrases of CLDR names ("... medium-dark skin tone").
+_SKIN_TONE = re.compile(r"\s*\b(?:light|medium-light|medium|medium-dark|dark) skin tone\b")
+
+
+def split_key(caption: str) -> str:
+    """The caption without its skin-tone phrases: the key that decides the split.
+
+    ``"man superhero medium-light skin tone"`` -> ``"man superhero"``. Skin-tone variants are
+    the same drawing in another colour, so they must all land on the same side of the split;
+    otherwise a "validation" caption would be a near-copy of a training image.
+    """
+    return " ".join(_SKIN_TONE.sub("", caption).split())
+
+
 def split_of(caption: str, val_percent: int = VAL_PERCENT) -> str:
     """Return ``"val"`` or ``"train"`` for a caption, the same on every run and machine.
 
-    The first 8 bytes of the SHA-1 digest of the UTF-8 caption, read as a big-endian integer,
-    modulo 100: below ``val_percent`` means validation. (Python's built-in ``hash()`` is not
-    used: it changes from one run to the next.)
+    The first 8 bytes of the SHA-1 digest of the UTF-8 :func:`split_key` of the caption (the
+    caption without skin-tone phrases), read as a big-endian integer, modulo 100: below
+    ``val_percent`` means validation. (Python's built-in ``hash()`` is not used: it changes
+    from one run to the next.)
 
     Raises:
         ValueError: if ``val_percent`` is not between 0 and 100.
     """
     if not 0 <= val_percent <= 100:
         raise ValueError(f"val_percent must be between 0 and 100, got {val_percent}.")
-    digest = hashlib.sha1(caption.encode("utf-8")).digest()
+    digest = hashlib.sha1(split_key(caption).encode("utf-8")).digest()
     bucket = int.from_bytes(digest[:8], "big") % 100
     return "val" if bucket < val_percent else "train"
 

@@ -18,8 +18,8 @@ from .. import config
 def resize_uint8(images: np.ndarray, size: int) -> np.ndarray:
     """Downsample uint8 RGB images (N, H, W, 3) to (N, size, size, 3) uint8 by area averaging.
 
-    This is the same downsampling as :func:`textgan_lib.models.superres.downsample` (2x2 block
-    means for 128 -> 64), rounded to uint8 once, so that the pipeline does not redo it each epoch.
+    The same block averaging as :func:`textgan_lib.models.superres.downsample` (4x4 block means
+    for 128 -> 32), rounded to uint8 once, so that the pipeline does not redo it each epoch.
 
     Raises:
         ValueError: if ``images`` is not (N, H, W, 3) uint8 or H, W are not multiples of ``size``.

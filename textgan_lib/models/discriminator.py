@@ -20,6 +20,8 @@ def build_discriminator(text_dim: int, image_size: int = config.BASE_SIZE, base_
                         text_features: int = 128, name: str = "discriminator") -> keras.Model:
     """Build D: ``[image (B, S, S, 3) in [-1, 1], embedding (B, text_dim)] -> logit (B, 1)``.
 
+    Taught in ``04_discriminator``.
+
     Args:
         text_dim: length of the sentence embedding.
         image_size: S, a power of two >= 8.

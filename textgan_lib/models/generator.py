@@ -21,6 +21,8 @@ def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = 
                     name: str = "generator") -> keras.Model:
     """Build G: ``[embedding (B, text_dim), z (B, z_dim)] -> image (B, S, S, 3)``, float32 in [-1, 1].
 
+    Taught in ``02_generator``.
+
     Args:
         text_dim: length D of the sentence embedding (384 for all-MiniLM-L6-v2).
         z_dim: length of the noise vector.

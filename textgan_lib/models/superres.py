@@ -2,8 +2,9 @@
 
 Taught in ``03_super_resolution``.
 
-* :func:`downsample` is the one way the course makes low-resolution images (area averaging),
-  used both for training the base generator and for making super-resolution training pairs.
+* :func:`downsample` is how the course makes low-resolution images: area averaging of
+  scale x scale blocks (:func:`textgan_lib.data.pipeline.resize_uint8` does the same on uint8
+  data sets once), for the base generator's training images and for super-resolution pairs.
 * :func:`bicubic_upsample` is the baseline any learned model must beat.
 * :func:`build_superres` is a small residual sub-pixel network (EDSR-style blocks without batch
   norm, Lim et al. 2017, computed at the low resolution; one pixel shuffle, Shi et al. 2016) that predicts the *difference* from
@@ -44,6 +45,8 @@ def bicubic_upsample(images, scale: int = config.SR_SCALE):
 def build_superres(scale: int = config.SR_SCALE, filters: int = 32, num_blocks: int = 4,
                    name: str = "superres") -> keras.Model:
     """Build SR: ``image (B, h, w, 3) in [-1, 1] -> image (B, h*scale, w*scale, 3)``.
+
+    Taught in ``03_super_resolution``.
 
     Output = bicubic(x) + residual(x); values are not clipped by the model (clip to [-1, 1]
     for display, see :func:`textgan_lib.viz.to_uint8`). Works at any input size.
