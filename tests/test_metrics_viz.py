@@ -108,3 +108,16 @@ def test_comparison_grid_shape():
         assert fig.axes[0].get_ylabel() == "real" and fig.axes[3].get_ylabel() == "generated"
     finally:
         plt.close(fig)
+
+
+def test_comparison_grid_wraps_into_blocks():
+    rows = [np.zeros((5, 8, 8, 3), np.uint8), np.full((5, 8, 8, 3), 255, np.uint8)]
+    fig = comparison_grid(rows, ["real", "generated"], list("abcde"), ncols=3)
+    try:
+        axes = np.array(fig.axes).reshape(4, 3)            # 2 blocks x 2 rows, 3 columns
+        assert [ax.get_title() for ax in axes[0]] == ["a", "b", "c"]
+        assert [ax.get_title() for ax in axes[2][:2]] == ["d", "e"]
+        assert axes[3][0].get_ylabel() == "generated"
+        assert not axes[3][2].axison                         # the 6th slot stays empty
+    finally:
+        plt.close(fig)

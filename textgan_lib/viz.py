@@ -56,33 +56,41 @@ def image_grid(images, captions=None, ncols: int = 8, size: float = 1.6, wrap: i
     return fig
 
 
-def comparison_grid(rows, row_labels, captions, size: float = 1.6, wrap: int = 16):
+def comparison_grid(rows, row_labels, captions, ncols: int = 8, size: float = 1.6,
+                    wrap: int = 16):
     """Several rows of images for the same captions (e.g. real / generated / super-resolved).
 
     Args:
         rows: list of R arrays, each (N, H, W, 3) uint8 or float in [-1, 1] (sizes may differ
             between rows; each image is shown at the same display size).
         row_labels: R strings shown at the left of each row.
-        captions: N strings shown above the first row.
+        captions: N strings shown above each column.
+        ncols: columns per block; N > ncols wraps into blocks of R rows each.
 
     Returns:
         the matplotlib Figure.
     """
     import matplotlib.pyplot as plt
 
-    n = len(captions)
-    fig, axes = plt.subplots(len(rows), n, figsize=(n * size, len(rows) * size * 1.15 + 0.5),
-                             squeeze=False)
-    for r, (row, label) in enumerate(zip(rows, row_labels)):
-        row = to_uint8(row)
-        for i in range(n):
-            ax = axes[r, i]
+    rows = [to_uint8(row) for row in rows]
+    n, r = len(captions), len(rows)
+    ncols = max(1, min(ncols, n))
+    blocks = -(-n // ncols)
+    fig, axes = plt.subplots(blocks * r, ncols, squeeze=False,
+                             figsize=(ncols * size, blocks * r * size * 1.15 + 0.5))
+    for ax in axes.flat:
+        ax.axis("off")
+    for i in range(n):
+        block, col = divmod(i, ncols)
+        for k, (row, label) in enumerate(zip(rows, row_labels)):
+            ax = axes[block * r + k, col]
+            ax.axis("on")
             ax.imshow(row[i], interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            if r == 0:
+            if k == 0:
                 ax.set_title("\n".join(textwrap.wrap(captions[i], wrap)[:3]), fontsize=7)
-            if i == 0:
+            if col == 0:
                 ax.set_ylabel(label, fontsize=8)
     fig.tight_layout()
     return fig
