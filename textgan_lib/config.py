@@ -69,8 +69,8 @@ class RunConfig:
 _CONFIGS = {
     "smoke": RunConfig("smoke", max_train_images=256, batch_size=64, gan_epochs=1,
                        sr_epochs=1, max_steps_per_epoch=4),
-    "course": RunConfig("course", max_train_images=None, batch_size=64, gan_epochs=15,
-                        sr_epochs=5, max_steps_per_epoch=None),
+    "course": RunConfig("course", max_train_images=None, batch_size=64, gan_epochs=24,
+                        sr_epochs=6, max_steps_per_epoch=None),
     "full": RunConfig("full", max_train_images=None, batch_size=64, gan_epochs=200,
                       sr_epochs=40, max_steps_per_epoch=None),
 }
