@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    from . import config
+
+    config.import_tensorflow()  # without TensorFlow's C++ start-up log lines
     if args.command == "train":
         if args.mode:
             os.environ["TEXTGAN_MODE"] = args.mode
