@@ -77,3 +77,21 @@ def test_main_job_in_smoke_mode_writes_its_three_outputs(tmp_path, monkeypatch):
     assert not set(report["val_captions"]) & set(load_emoji("train").captions)
     high = Cascade.load(tmp_path / "cascade").generate("red apple")[1]
     assert high.shape == (1, config.HIGH_SIZE, config.HIGH_SIZE, 3)
+
+
+def test_generate_always_writes_png_and_reports_unknown_tokens(saved_cascade, tmp_path, capsys):
+    out = tmp_path / "noext"
+    assert cli.main(["generate", "一只站在草坪上的大熊猫", "-o", str(out),
+                     "--model", str(saved_cascade)]) == 0
+    assert Image.open(out).format == "PNG"
+    assert "unknown to the text encoder" in capsys.readouterr().err
+
+
+def test_generate_on_a_corrupt_cascade_says_retrain(saved_cascade, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("generator.keras", "superres.keras"):
+        (broken / name).write_bytes(b"not a keras file")
+    (broken / "cascade.json").write_text((saved_cascade / "cascade.json").read_text())
+    assert cli.main(["generate", "red apple", "--model", str(broken)]) == 1
+    assert "could not be loaded" in capsys.readouterr().err

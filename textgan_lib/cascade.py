@@ -92,6 +92,7 @@ class Cascade:
         Raises:
             FileNotFoundError: if the directory holds no saved cascade; the message says how
                 to make one.
+            ValueError: if its files are there but cannot be loaded (corrupt or not Keras).
         """
         from .models import blocks  # noqa: F401  (registers the custom layers)
 
@@ -102,9 +103,14 @@ class Cascade:
             raise FileNotFoundError(
                 f"no trained cascade in {directory} (missing {', '.join(missing)}). Train one "
                 "with `python -m textgan_lib train` (see README.md: Quickstart).")
-        meta = json.loads((directory / META_FILE).read_text())
-        generator = keras.saving.load_model(directory / GENERATOR_FILE)
-        superres = keras.saving.load_model(directory / SUPERRES_FILE)
+        try:
+            meta = json.loads((directory / META_FILE).read_text())
+            generator = keras.saving.load_model(directory / GENERATOR_FILE)
+            superres = keras.saving.load_model(directory / SUPERRES_FILE)
+        except (ValueError, OSError) as error:   # json and Keras raise ValueError on bad files
+            raise ValueError(
+                f"the cascade in {directory} could not be loaded ({type(error).__name__}: "
+                f"{error}). Train it again with `python -m textgan_lib train`.") from None
         return cls(generator, superres, text_model=meta.get("text_model"), encoder=encoder)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
+import warnings
 from pathlib import Path
 
 
@@ -22,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="draw an image for a caption with a trained cascade")
     gen.add_argument("caption", help='e.g. "red apple"')
     gen.add_argument("-o", "--output", type=Path, default=Path("textgan.png"),
-                     help="image file to write (PNG); default textgan.png")
+                     help="image file to write, always PNG data; default textgan.png")
     gen.add_argument("--model", type=Path, help="saved cascade directory (default: outputs/cascade)")
     gen.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     gen.add_argument("--base-output", type=Path, help="also write the 32 px base image here")
@@ -52,15 +54,24 @@ def main(argv=None) -> int:
 
     try:
         cascade = Cascade.load(args.model)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:
         print(f"textgan generate: {error}", file=sys.stderr)
         return 1
-    base, high = cascade.generate([args.caption], seed=args.seed)
+    unknown = cascade.encoder.unknown_token_rate(args.caption)
+    if unknown > 0:
+        print(f"note: {unknown:.0%} of the caption's tokens are unknown to the text encoder "
+              "([UNK]); the image cannot follow those words.", file=sys.stderr)
+    with warnings.catch_warnings(record=True) as caught:   # e.g. "caption truncated"
+        warnings.simplefilter("always")
+        base, high = cascade.generate([args.caption], seed=args.seed)
+    for warning in caught:
+        print(f"note: {warning.message}", file=sys.stderr)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_uint8(high[0])).save(args.output)
+    Image.fromarray(to_uint8(high[0])).save(args.output, format="PNG")
     if args.base_output:
-        Image.fromarray(to_uint8(base[0])).save(args.base_output)
-    print(f"wrote {args.output} ({high.shape[2]}x{high.shape[1]} px) for {args.caption!r}")
+        Image.fromarray(to_uint8(base[0])).save(args.base_output, format="PNG")
+    caption = textwrap.shorten(args.caption, 60, placeholder=" ...")
+    print(f"wrote {args.output} ({high.shape[2]}x{high.shape[1]} px PNG) for {caption!r}")
     return 0
 
 
