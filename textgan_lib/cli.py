@@ -11,13 +11,15 @@ import textwrap
 import warnings
 from pathlib import Path
 
+from . import config
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textgan", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train the cascade on the bundled emoji set")
-    train.add_argument("--mode", choices=("smoke", "course", "full"),
+    train.add_argument("--mode", choices=config.MODES,
                        help="run mode (default: $TEXTGAN_MODE, else course)")
     train.add_argument("--out", type=Path, help="output directory (default: outputs/)")
 
@@ -25,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("caption", help='e.g. "red apple"')
     gen.add_argument("-o", "--output", type=Path, default=Path("textgan.png"),
                      help="image file to write, always PNG data; default textgan.png")
-    gen.add_argument("--model", type=Path, help="saved cascade directory (default: outputs/cascade)")
+    gen.add_argument("--model", type=Path,
+                     help="saved cascade directory (default: outputs/cascade)")
     gen.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     gen.add_argument("--base-output", type=Path, help="also write the 32 px base image here")
     return parser
@@ -33,8 +36,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    from . import config
-
     config.import_tensorflow()  # without TensorFlow's C++ start-up log lines
     if args.command == "train":
         if args.mode:

@@ -19,7 +19,9 @@ from .blocks import upsample_block
 def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = config.BASE_SIZE,
                     base_filters: int = 32, text_features: int = 128,
                     name: str = "generator") -> keras.Model:
-    """Build G: ``[embedding (B, text_dim), z (B, z_dim)] -> image (B, S, S, 3)``, float32 in [-1, 1].
+    """Build G: ``[embedding (B, text_dim), z (B, z_dim)] -> image (B, S, S, 3)`` in [-1, 1].
+
+    The image is float32 (tanh output) even under a mixed-precision policy.
 
     Taught in ``02_generator``.
 

@@ -7,8 +7,9 @@ Taught in ``03_super_resolution``.
   data sets once), for the base generator's training images and for super-resolution pairs.
 * :func:`bicubic_upsample` is the baseline any learned model must beat.
 * :func:`build_superres` is a small residual sub-pixel network (EDSR-style blocks without batch
-  norm, Lim et al. 2017, computed at the low resolution; one pixel shuffle, Shi et al. 2016) that predicts the *difference* from
-  the bicubic upsampling, so that an untrained network already starts at the baseline.
+  norm, Lim et al. 2017, computed at the low resolution; one pixel shuffle, Shi et al. 2016)
+  that predicts the *difference* from the bicubic upsampling, so that an untrained network
+  already starts near the baseline.
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def build_superres(scale: int = config.SR_SCALE, filters: int = 32, num_blocks: 
     Taught in ``03_super_resolution``.
 
     Output = bicubic(x) + residual(x); values are not clipped by the model (clip to [-1, 1]
-    for display, see :func:`textgan_lib.viz.to_uint8`). Works at any input size.
+    for display, see :func:`textgan_lib.viz.to_uint8`). Works at any input size. With the
+    ``to_subpixels`` layer zeroed the network is exactly bicubic upsampling.
 
     Args:
         scale: 2 or 4.
@@ -59,8 +61,6 @@ def build_superres(scale: int = config.SR_SCALE, filters: int = 32, num_blocks: 
 
     Raises:
         ValueError: if ``scale`` is not 2 or 4.
-
-    With ``to_subpixels`` zeroed the network is exactly bicubic upsampling.
     """
     if scale not in (2, 4):
         raise ValueError(f"scale must be 2 or 4, got {scale}.")
