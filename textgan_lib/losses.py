@@ -109,8 +109,36 @@ def matching_aware_discriminator_loss(real_right_logits, real_wrong_logits, fake
     return real_right + 0.5 * (real_wrong + fake_right)
 
 
+def kl_conditioning_augmentation(mu, log_sigma):
+    """KL divergence of conditioning augmentation (StackGAN, Zhang et al., 2017, eq. 3).
+
+    Taught in ``02_generator``.
+
+    Conditioning augmentation draws the text code c ~ N(mu, diag(sigma^2)) and adds
+    KL(N(mu, sigma^2) || N(0, I)) to the generator's loss, so that the codes stay near a
+    standard normal and nearby captions share codes. Per dimension the KL is
+
+        KL_j = (mu_j^2 + sigma_j^2 - 1) / 2 - log sigma_j
+
+    which is 0 at mu = 0, log sigma = 0 and 1/2 at mu = 1, log sigma = 0.
+
+    Args:
+        mu: float tensor (B, C), the mean of the text code.
+        log_sigma: float tensor (B, C), the log standard deviation (natural log).
+
+    Returns:
+        float32 scalar: the KL summed over the C dimensions, averaged over the batch (nats).
+        (StackGAN's reference code averages over dimensions too; divide by C to get that.)
+    """
+    mu = _as_float32(mu)
+    log_sigma = _as_float32(log_sigma)
+    per_dim = 0.5 * (ops.square(mu) + ops.exp(2.0 * log_sigma) - 1.0) - log_sigma
+    return ops.mean(ops.sum(per_dim, axis=-1))
+
+
 __all__ = [
     "bce_with_logits",
+    "kl_conditioning_augmentation",
     "discriminator_loss",
     "generator_loss",
     "matching_aware_discriminator_loss",

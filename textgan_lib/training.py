@@ -94,13 +94,21 @@ class TextGAN(keras.Model):
         """Standard normal noise (batch_size, z_dim), drawn from the model's seed generator."""
         return keras.random.normal((batch_size, self.z_dim), seed=self.seed_generator)
 
-    def train_step(self, data):
+    def discriminator_step(self, data):
+        """One D update on a batch: only D's weights change. Returns the D-side numbers.
+
+        Args:
+            data: dict with ``image`` (B, S, S, 3) in [-1, 1], ``embedding`` (B, D) and
+                ``image_id`` (B,) int (see :func:`wrong_caption_pairs`).
+
+        Returns:
+            dict of float32 scalars ``d_loss``, ``d_real`` and ``d_fake`` (D's mean probability
+            "real" on real/right and fake/right pairs).
+        """
         real = data["image"]
         text = data["embedding"]
         batch_size = ops.shape(real)[0]
         wrong_text, wrong_weights = wrong_caption_pairs(text, data["image_id"])
-
-        # 1. Discriminator step: only D's weights change.
         fake = self.generator([text, self.sample_noise(batch_size)], training=True)
         with tf.GradientTape() as tape:
             real_right = self.discriminator([real, text], training=True)
@@ -110,18 +118,40 @@ class TextGAN(keras.Model):
                 real_right, real_wrong, fake_right, wrong_weights)
         d_vars = self.discriminator.trainable_weights
         self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        return {"d_loss": d_loss,
+                "d_real": ops.mean(ops.sigmoid(ops.cast(real_right, "float32"))),
+                "d_fake": ops.mean(ops.sigmoid(ops.cast(fake_right, "float32")))}
 
-        # 2. Generator step (non-saturating): only G's weights change.
+    def generator_step(self, data):
+        """One G update (non-saturating loss): only G's weights change.
+
+        Any loss the generator adds while it runs (the conditioning-augmentation KL of
+        :class:`textgan_lib.models.generator.ConditioningAugmentation`) is added to G's loss.
+
+        Args:
+            data: dict with ``embedding`` (B, D) (the images are not used).
+
+        Returns:
+            dict with the float32 scalar ``g_loss`` (including the KL term, if any).
+        """
+        text = data["embedding"]
+        batch_size = ops.shape(text)[0]
         with tf.GradientTape() as tape:
             fake = self.generator([text, self.sample_noise(batch_size)], training=True)
             g_loss = losses.generator_loss(self.discriminator([fake, text], training=True))
+            if self.generator.losses:
+                g_loss = g_loss + ops.cast(ops.sum(self.generator.losses), "float32")
         g_vars = self.generator.trainable_weights
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        return {"g_loss": g_loss}
 
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        self.d_real_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(real_right, "float32"))))
-        self.d_fake_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(fake_right, "float32"))))
+    def train_step(self, data):
+        d_out = self.discriminator_step(data)  # 1. only D's weights change
+        g_out = self.generator_step(data)      # 2. only G's weights change
+        self.d_loss_tracker.update_state(d_out["d_loss"])
+        self.g_loss_tracker.update_state(g_out["g_loss"])
+        self.d_real_tracker.update_state(d_out["d_real"])
+        self.d_fake_tracker.update_state(d_out["d_fake"])
         return {m.name: m.result() for m in self.metrics}
 
 
