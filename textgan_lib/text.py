@@ -149,6 +149,15 @@ def cls_pool(hidden) -> tf.Tensor:
 
 # --------------------------------------------------------------------------- helpers
 
+def _model_family(model_type: str) -> str:
+    """``"t5"`` for T5/mT5/UMT5, ``"clip"`` for CLIP, else ``"bert"`` (an AutoModel encoder)."""
+    if model_type in ("t5", "mt5", "umt5"):
+        return "t5"
+    if model_type in ("clip", "clip_text_model"):
+        return "clip"
+    return "bert"
+
+
 def _as_caption_list(texts) -> list[str]:
     """Return ``texts`` as a list of strings (one string becomes a list of one).
 
@@ -197,15 +206,23 @@ class TextEncoder:
         cache: keep embeddings on disk under ``config.cache_dir() / "embeddings"``;
             ``False``: no disk use.
 
+    Encoder families, chosen from the checkpoint's ``config.json``: BERT-like encoders
+    (``TFAutoModel``: BERT, MiniLM, RoBERTa, ...), T5 encoders (``TFT5EncoderModel``: only the
+    encoder of e.g. ``"t5-small"`` or ``"google/flan-t5-base"`` is loaded, as Imagen uses
+    T5-XXL's encoder) and CLIP's text tower (``TFCLIPTextModel``, e.g.
+    ``"openai/clip-vit-base-patch32"``).
+
     Attributes:
         name: the model name (part of the cache key).
+        family: ``"bert"``, ``"t5"`` or ``"clip"``: which model class was loaded.
         dim: embedding size (384 for MiniLM).
         tokenizer: the Hugging Face tokenizer.
         model: the Hugging Face TensorFlow model (a tf-keras model).
         last_truncated: indices, into the last :meth:`encode` input, of truncated captions.
 
     Raises:
-        ValueError: if ``pooling`` is not ``"mean"`` or ``"cls"``, or ``max_length < 2``.
+        ValueError: if ``pooling`` is not ``"mean"`` or ``"cls"``, or ``max_length < 2``, or
+            ``pooling="cls"`` for a T5 encoder (T5 has no [CLS] token).
         ImportError: if transformers/tf-keras or the model wheel is missing or unsupported;
             the message gives the pip command.
     """
@@ -236,11 +253,21 @@ class TextEncoder:
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(
                 source, local_files_only=local)
-            self.model = transformers.TFAutoModel.from_pretrained(
+            model_config = transformers.AutoConfig.from_pretrained(source, local_files_only=local)
+            self.family = _model_family(model_config.model_type)
+            if self.family == "t5" and pooling == "cls":
+                raise ValueError(f"{model_name!r} is a T5 encoder, which has no [CLS] token; "
+                                 "use pooling='mean' (as Imagen uses T5's token vectors).")
+            model_class = {"t5": "TFT5EncoderModel", "clip": "TFCLIPTextModel",
+                           "bert": "TFAutoModel"}[self.family]
+            if model_config.model_type == "mt5":
+                model_class = "TFMT5EncoderModel"
+            self.model = getattr(transformers, model_class).from_pretrained(
                 source, local_files_only=local)
         finally:
             transformers.logging.set_verbosity(verbosity)
-        self.dim = int(self.model.config.hidden_size)
+        model_config = self.model.config
+        self.dim = int(getattr(model_config, "hidden_size", None) or model_config.d_model)
 
         # One graph for every batch shape: (batch, tokens) are both left open.
         ids_spec = tf.TensorSpec([None, None], tf.int32)
@@ -263,7 +290,7 @@ class TextEncoder:
         return self._max_length
 
     def __repr__(self) -> str:
-        return (f"TextEncoder(name={self.name!r}, dim={self.dim}, pooling={self.pooling!r}, "
+        return (f"TextEncoder(name={self.name!r}, family={self.family!r}, dim={self.dim}, pooling={self.pooling!r}, "
                 f"normalize={self.normalize}, max_length={self.max_length}, cache={self.cache})")
 
     # ----------------------------------------------------------------------- tokens

@@ -81,4 +81,47 @@ def residual_block(x, filters: int, name: str, scale: float = 1.0):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-__all__ = ["PixelShuffle", "upsample_block", "downsample_block", "residual_block"]
+def checkerboard_pattern(kind: str = "transposed", size: int = 6, kernel_size: int = 3,
+                         strides: int = 2):
+    """How many kernel taps reach each output pixel when a layer doubles an all-ones image.
+
+    Taught in ``02_generator`` (Odena et al., 2016, "Deconvolution and Checkerboard Artifacts").
+
+    An all-ones (1, size, size, 1) input goes through a layer whose weights are all ones and
+    which has no bias, so each output pixel counts the (input pixel, kernel tap) pairs that
+    contribute to it. A stride-2 transposed convolution with a 3x3 kernel gives a periodic
+    1-2-4 pattern in the interior: a checkerboard that a trained network must fight. Nearest
+    upsampling + convolution gives the same count (kernel_size^2) everywhere inside.
+
+    Args:
+        kind: ``"transposed"`` (Conv2DTranspose, ``strides``) or ``"upsample"`` (nearest x
+            ``strides``, then a stride-1 Conv2D).
+        size: input side in pixels; the output side is ``size * strides``.
+        kernel_size: side of the square kernel.
+        strides: the upsampling factor.
+
+    Returns:
+        float32 NumPy array (size * strides, size * strides) of counts ("same" padding, so the
+        border rows and columns count fewer taps).
+
+    Raises:
+        ValueError: if ``kind`` is not ``"transposed"`` or ``"upsample"``.
+    """
+    import numpy as np
+
+    if kind not in ("transposed", "upsample"):
+        raise ValueError(f"kind={kind!r}; use 'transposed' or 'upsample'.")
+    ones = np.ones((1, size, size, 1), dtype="float32")
+    if kind == "transposed":
+        layer = layers.Conv2DTranspose(1, kernel_size, strides=strides, padding="same",
+                                       use_bias=False, kernel_initializer="ones")
+        out = layer(ones)
+    else:
+        up = layers.UpSampling2D(strides, interpolation="nearest")(ones)
+        out = layers.Conv2D(1, kernel_size, padding="same", use_bias=False,
+                            kernel_initializer="ones")(up)
+    return np.asarray(out)[0, :, :, 0]
+
+
+__all__ = ["PixelShuffle", "upsample_block", "downsample_block", "residual_block",
+           "checkerboard_pattern"]

@@ -1,0 +1,99 @@
+"""Does the caption steer the image? Two measures for a text-conditioned generator.
+
+Taught in ``02_generator`` (used again in ``06_training``).
+
+* :func:`caption_variance_share` - generate a grid of K captions x M noise vectors; the share
+  of the pixel variance that is explained by *which caption* (between-caption variance of the
+  per-caption mean images, over the total variance). 0: the caption changes nothing; 1: only the
+  caption matters. A FiLM generator before training scores exactly 0.
+* :func:`matching_accuracy` - for each of K captions, is the generated image closer to the real
+  image of *its own* caption than to the real images of the K - 1 others? Distances are taken
+  between small (``size`` x ``size``) area-averaged thumbnails, so colour and layout count and
+  fine detail does not. Chance level is 1 / K.
+
+Both take images as float arrays in [-1, 1], NHWC.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _as_float(images, what):
+    images = np.asarray(images, dtype=np.float64)
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"{what} contains NaN or inf values.")
+    return images
+
+
+def caption_variance_share(images) -> float:
+    """Share of the pixel variance explained by the caption, in [0, 1].
+
+    Args:
+        images: float (K, M, H, W, C): K captions x M noise vectors (the same M noise vectors
+            for every caption), any value range.
+
+    Returns:
+        float: sum over pixels of the variance across captions of the noise-averaged image,
+        divided by the sum over pixels of the total variance over all K * M images (the
+        "eta squared" of a one-way analysis of variance). 0.0 if all images are identical.
+
+    Raises:
+        ValueError: if ``images`` is not 5-D with K >= 2 and M >= 1, or holds NaN/inf.
+    """
+    images = _as_float(images, "images")
+    if images.ndim != 5 or images.shape[0] < 2 or images.shape[1] < 1:
+        raise ValueError(f"images must be (K >= 2 captions, M noises, H, W, C), got shape "
+                         f"{images.shape}.")
+    total = images.reshape(-1, *images.shape[2:]).var(axis=0).sum()
+    if total == 0:
+        return 0.0
+    between = images.mean(axis=1).var(axis=0).sum()
+    return float(between / total)
+
+
+def thumbnails(images, size: int = 8) -> np.ndarray:
+    """Area-average (N, H, W, C) images to (N, size, size, C) float64 thumbnails.
+
+    Raises:
+        ValueError: if H or W is not a multiple of ``size``.
+    """
+    images = _as_float(images, "images")
+    n, h, w, c = images.shape
+    if h % size or w % size:
+        raise ValueError(f"image size {h}x{w} is not a multiple of the thumbnail size {size}.")
+    return images.reshape(n, size, h // size, size, w // size, c).mean(axis=(2, 4))
+
+
+def matching_accuracy(generated, real, size: int = 8) -> float:
+    """Fraction of captions whose generated image is nearest to their own real image.
+
+    Args:
+        generated: float (K, M, H, W, C) (M noise vectors per caption) or (K, H, W, C),
+            in [-1, 1].
+        real: float (K, H', W', C) in [-1, 1]: the real image of each of the K captions
+            (any size that is a multiple of ``size``; both are reduced to ``size`` x ``size``).
+        size: thumbnail side in pixels.
+
+    Returns:
+        float in [0, 1]: over all K * M generated images, the share whose nearest real
+        thumbnail (Euclidean distance) is the one of their own caption. Chance is 1 / K.
+
+    Raises:
+        ValueError: if the caption counts differ, K < 2, or sizes are not multiples of ``size``.
+    """
+    generated = _as_float(generated, "generated")
+    if generated.ndim == 4:
+        generated = generated[:, None]
+    real = _as_float(real, "real")
+    k, m = generated.shape[:2]
+    if real.shape[0] != k or k < 2:
+        raise ValueError(f"need one real image per caption and K >= 2; got {k} generated "
+                         f"caption groups and {real.shape[0]} real images.")
+    gen = thumbnails(generated.reshape(k * m, *generated.shape[2:]), size).reshape(k * m, -1)
+    ref = thumbnails(real, size).reshape(k, -1)
+    distances = ((gen[:, None, :] - ref[None, :, :]) ** 2).sum(axis=-1)  # (K*M, K)
+    own = np.repeat(np.arange(k), m)
+    return float(np.mean(distances.argmin(axis=1) == own))
+
+
+__all__ = ["caption_variance_share", "matching_accuracy", "thumbnails"]
