@@ -138,7 +138,9 @@ class TextGAN(keras.Model):
         batch_size = ops.shape(text)[0]
         with tf.GradientTape() as tape:
             fake = self.generator([text, self.sample_noise(batch_size)], training=True)
-            g_loss = losses.generator_loss(self.discriminator([fake, text], training=True))
+            # D in inference mode: a G step must not change D (e.g. Keras' SpectralNormalization
+            # rewrites its kernel on every training-mode call).
+            g_loss = losses.generator_loss(self.discriminator([fake, text], training=False))
             if self.generator.losses:
                 g_loss = g_loss + ops.cast(ops.sum(self.generator.losses), "float32")
         g_vars = self.generator.trainable_weights
