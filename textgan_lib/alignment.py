@@ -96,4 +96,43 @@ def matching_accuracy(generated, real, size: int = 8) -> float:
     return float(np.mean(distances.argmin(axis=1) == own))
 
 
-__all__ = ["caption_variance_share", "matching_accuracy", "thumbnails"]
+def pairwise_matching(generated, real, size: int = 8) -> float:
+    """Two-alternative matching: how often a generated image is closer to its own caption's
+    real image than to another caption's.
+
+    For every generated image of caption k and every other caption j != k, the pair counts as
+    right when the thumbnail distance to real image k is smaller than to real image j (ties
+    count half). Chance is 0.5 whatever K is, so unlike :func:`matching_accuracy` it does not
+    get harder with more captions: it is the area under the ROC curve of "own vs other".
+
+    Args:
+        generated: float (K, M, H, W, C) or (K, H, W, C) in [-1, 1].
+        real: float (K, H', W', C) in [-1, 1].
+        size: thumbnail side in pixels.
+
+    Returns:
+        float in [0, 1]; 0.5 is chance.
+
+    Raises:
+        ValueError: as :func:`matching_accuracy`.
+    """
+    generated = _as_float(generated, "generated")
+    if generated.ndim == 4:
+        generated = generated[:, None]
+    real = _as_float(real, "real")
+    k, m = generated.shape[:2]
+    if real.shape[0] != k or k < 2:
+        raise ValueError(f"need one real image per caption and K >= 2; got {k} generated "
+                         f"caption groups and {real.shape[0]} real images.")
+    gen = thumbnails(generated.reshape(k * m, *generated.shape[2:]), size).reshape(k * m, -1)
+    ref = thumbnails(real, size).reshape(k, -1)
+    distances = ((gen[:, None, :] - ref[None, :, :]) ** 2).sum(axis=-1)  # (K*M, K)
+    own = np.repeat(np.arange(k), m)
+    d_own = distances[np.arange(k * m), own][:, None]
+    other = np.ones_like(distances, dtype=bool)
+    other[np.arange(k * m), own] = False
+    wins = (d_own < distances) + 0.5 * (d_own == distances)
+    return float(wins[other].mean())
+
+
+__all__ = ["caption_variance_share", "matching_accuracy", "pairwise_matching", "thumbnails"]

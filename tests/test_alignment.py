@@ -1,0 +1,53 @@
+"""Text-alignment measures of textgan_lib.alignment with hand-computed values."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from textgan_lib import alignment
+
+
+def _grid(k=3, m=4, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, size=(k, m, 8, 8, 3))
+
+
+def test_variance_share_extremes():
+    base = _grid()
+    only_caption = np.repeat(base[:, :1], 4, axis=1)       # noise changes nothing
+    assert alignment.caption_variance_share(only_caption) == pytest.approx(1.0)
+    only_noise = np.repeat(base[:1], 3, axis=0)             # caption changes nothing
+    assert alignment.caption_variance_share(only_noise) == pytest.approx(0.0, abs=1e-12)
+    assert alignment.caption_variance_share(np.zeros((2, 3, 4, 4, 3))) == 0.0
+
+
+def test_variance_share_known_value():
+    # one pixel: captions shift by -1 / +1, noise adds -1 / +1 -> between var 1, total var 2
+    x = np.array([[-2.0, 0.0], [0.0, 2.0]]).reshape(2, 2, 1, 1, 1)
+    assert alignment.caption_variance_share(x) == pytest.approx(0.5)
+
+
+def test_matching_and_pairwise():
+    real = np.stack([np.full((8, 8, 3), v) for v in (-0.9, 0.0, 0.9)])
+    right = real[:, None] + 0.05                            # each near its own real image
+    assert alignment.matching_accuracy(right, real) == 1.0
+    assert alignment.pairwise_matching(right, real) == 1.0
+    wrong = real[[1, 2, 0], None]                           # each is another caption's image
+    assert alignment.matching_accuracy(wrong, real) == 0.0
+    # by hand (thumbnails are constant, so distances go with (a - b)^2):
+    # gen0 = 0.0 (own -0.9): vs real 1 (0.0) loses, vs real 2 (0.9) ties -> 0 + 0.5
+    # gen1 = 0.9 (own 0.0):  vs real 0 (-0.9) wins, vs real 2 (0.9) loses -> 1 + 0
+    # gen2 = -0.9 (own 0.9): vs real 0 (-0.9) loses, vs real 1 (0.0) loses -> 0 + 0
+    assert alignment.pairwise_matching(wrong, real) == pytest.approx(1.5 / 6)
+    same = np.zeros((3, 2, 8, 8, 3))                        # every image the same: chance
+    assert alignment.pairwise_matching(same, real) == pytest.approx(0.5)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="K >= 2"):
+        alignment.caption_variance_share(np.zeros((1, 2, 4, 4, 3)))
+    with pytest.raises(ValueError, match="one real image per caption"):
+        alignment.matching_accuracy(np.zeros((3, 8, 8, 3)), np.zeros((2, 8, 8, 3)))
+    with pytest.raises(ValueError, match="multiple of the thumbnail"):
+        alignment.pairwise_matching(np.zeros((2, 6, 6, 3)), np.zeros((2, 6, 6, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        alignment.caption_variance_share(np.full((2, 2, 4, 4, 3), np.nan))
