@@ -172,3 +172,32 @@ def test_kernel_divisible_by_stride_has_no_checkerboard():
 def test_checkerboard_bad_kind():
     with pytest.raises(ValueError, match="kind"):
         checkerboard_pattern("bilinear")
+
+
+def test_checkerboard_energy_values():
+    from textgan_lib.models.blocks import checkerboard_energy
+
+    board = np.indices((8, 8)).sum(axis=0) % 2 * 2.0 - 1.0          # +-1 checkerboard
+    assert checkerboard_energy(board[None, :, :, None]) == pytest.approx(1.0)
+    stripes = np.tile([1.0, -1.0], (8, 4))                          # period-2 columns
+    assert checkerboard_energy(stripes[None, :, :, None]) == pytest.approx(1.0)
+    ramp = np.linspace(-1, 1, 8)[None, :].repeat(8, 0)              # smooth: tiny share
+    assert checkerboard_energy(ramp[None, :, :, None]) < 0.05
+    assert checkerboard_energy(np.zeros((1, 4, 4, 3))) == 0.0
+    with pytest.raises(ValueError, match="even"):
+        checkerboard_energy(np.zeros((1, 5, 4, 3)))
+
+
+def test_transposed_generator_output_has_checkerboard_energy():
+    from textgan_lib.models.blocks import checkerboard_energy
+
+    rng = np.random.default_rng(0)
+    inputs = [rng.normal(size=(8, TEXT_DIM)).astype("float32"),
+              rng.normal(size=(8, Z_DIM)).astype("float32")]
+    energy = {}
+    for upsampling in ("transposed", "nearest"):
+        keras.utils.set_random_seed(0)
+        g = build_generator(TEXT_DIM, Z_DIM, image_size=SIZE, base_filters=8,
+                            upsampling=upsampling)
+        energy[upsampling] = checkerboard_energy(np.asarray(g(inputs, training=False)))
+    assert energy["transposed"] > 10 * energy["nearest"]

@@ -166,11 +166,12 @@ def block_summary(model: keras.Model) -> list[tuple[str, tuple, int]]:
 
     Returns:
         list of ``(block name, output shape of the block's last layer, parameter count of the
-        block)``, in layer order; inputs are listed with 0 parameters. Shapes have ``None``
+        block)``: the inputs first (0 parameters), then the blocks in layer order. Shapes have ``None``
         for the batch dimension.
     """
     rows: dict[str, list] = {}
-    for layer in model.layers:
+    inputs_first = sorted(model.layers, key=lambda layer: not isinstance(layer, keras.layers.InputLayer))
+    for layer in inputs_first:
         prefix = layer.name.split("_")[0]
         block = prefix if prefix[-1:].isdigit() else layer.name
         row = rows.setdefault(block, [None, 0])
