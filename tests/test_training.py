@@ -188,3 +188,190 @@ def test_call_runs_generator():
     np.testing.assert_allclose(np.asarray(gan([emb, z])),
                                np.asarray(gan.generator([emb, z], training=False)), atol=1e-6)
     assert tuple(gan.sample_noise(3).shape) == (3, Z_DIM)
+
+
+# --- issue 6: options for small data, mixed precision, XLA, tf.distribute -----------------
+
+def _options_gan(d_opt=None, g_opt=None, **options):
+    g, d = _nets()
+    gan = TextGAN(g, d, z_dim=Z_DIM, seed=1, **options)
+    gan.compile(d_optimizer=d_opt or keras.optimizers.Adam(1e-3),
+                g_optimizer=g_opt or keras.optimizers.Adam(1e-3), run_eagerly=True)
+    return gan
+
+
+def test_invalid_options_raise():
+    g, d = _nets()
+    for bad in ({"augment": "rotate"}, {"gradient_penalty": "wgan"}, {"loss": "mse"},
+                {"ema_decay": 1.0}):
+        with pytest.raises(ValueError):
+            TextGAN(g, d, z_dim=Z_DIM, **bad)
+
+
+def test_ema_generator_follows_the_generator_after_each_g_step():
+    gan = _options_gan(ema_decay=0.75)
+    assert gan.sampler is gan.ema_generator and gan.ema_generator is not gan.generator
+    before = [np.array(v) for v in gan.generator.variables]
+    np.testing.assert_array_equal(np.array(gan.ema_generator.variables[3]), before[3])
+    gan.fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    trainable = {id(v) for v in gan.generator.trainable_variables}
+    moved = 0
+    for old, var, ema in zip(before, gan.generator.variables, gan.ema_generator.variables):
+        new = np.array(var)
+        expected = 0.75 * old + 0.25 * new if id(var) in trainable else new  # BN stats copied
+        np.testing.assert_allclose(np.array(ema), expected, rtol=1e-6, atol=1e-7)
+        moved += id(var) in trainable and not np.array_equal(old, new)
+    assert moved > 0
+    assert not gan.ema_generator.trainable_weights     # never touched by an optimizer
+    plain = _options_gan()
+    assert plain.ema_generator is None and plain.sampler is plain.generator
+
+
+@pytest.mark.parametrize("kind", ["r1", "ma_gp"])
+def test_gradient_penalty_is_reported_with_its_exact_value(kind):
+    from textgan_lib import losses
+
+    gan = _options_gan(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0),
+                       gradient_penalty=kind)
+    batch = next(iter(_dataset()))
+    expected = (losses.r1_penalty(gan.discriminator, batch["image"], batch["embedding"], 10.0)
+                if kind == "r1" else losses.matching_aware_gradient_penalty(
+                    gan.discriminator, batch["image"], batch["embedding"], k=2.0, p=6.0))
+    history = gan.fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0,
+                      shuffle=False).history
+    assert set(history) == {"d_loss", "g_loss", "d_real", "d_fake", "d_penalty"}
+    assert history["d_penalty"][0] == pytest.approx(float(expected), rel=1e-5)
+    assert float(expected) > 0
+
+
+def test_penalty_gradient_reaches_d():
+    # same batch, same D: with R1 the D update differs from the update without it
+    # (SGD: Adam's first step is lr * sign(gradient), blind to the gradient's size)
+    plain = _options_gan(keras.optimizers.SGD(0.1))
+    r1 = _options_gan(keras.optimizers.SGD(0.1), gradient_penalty="r1", penalty_weight=100.0)
+    for gan in (plain, r1):
+        gan.fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    assert not all(np.allclose(np.array(a), np.array(b)) for a, b in
+                   zip(plain.discriminator.trainable_weights, r1.discriminator.trainable_weights))
+
+
+def test_hinge_losses_at_zero_logits():
+    gan = _options_gan(d_opt=keras.optimizers.SGD(0.0), loss="hinge")
+    _zero_logit_head(gan)
+    history = gan.fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
+    assert history["d_loss"][0] == pytest.approx(2.0, abs=1e-6)   # relu(1 - 0) + relu(1 + 0)
+    assert history["g_loss"][0] == pytest.approx(0.0, abs=1e-6)   # -mean D(G(z))
+
+
+def test_diffaugment_on_real_and_fake_in_both_steps(monkeypatch):
+    gan = _options_gan(augment="translation,cutout")
+    seen = []
+    original = gan.augment
+
+    def spy(images):
+        seen.append(np.array(images))
+        out = original(images)
+        seen.append(np.array(out))
+        return out
+    monkeypatch.setattr(gan, "augment", spy)
+    batch = next(iter(_dataset()))
+    gan.fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    assert len(seen) == 2 * 3        # D step: real and fake; G step: fake
+    np.testing.assert_array_equal(seen[0], np.asarray(batch["image"]))   # the real batch
+    for before, after in zip(seen[::2], seen[1::2]):
+        assert before.shape == after.shape and not np.array_equal(before, after)
+    # no policy: the images pass unchanged
+    assert _options_gan().augment(batch["image"]) is batch["image"]
+
+
+@pytest.fixture
+def mixed_policy(request):
+    keras.mixed_precision.set_global_policy(request.param)
+    yield request.param
+    keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("mixed_policy", ["mixed_float16", "mixed_bfloat16"], indirect=True)
+def test_mixed_precision_keeps_logits_and_losses_float32(mixed_policy):  # C02
+    gan = _options_gan(gradient_penalty="r1", augment="color,translation,cutout")
+    scaled = isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (mixed_policy == "mixed_float16")
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer) == scaled
+    batch = next(iter(_dataset()))
+    assert gan.discriminator([batch["image"], batch["embedding"]]).dtype == "float32"
+    assert gan.generator([batch["embedding"], gan.sample_noise(BATCH)]).dtype == "float32"
+    out = gan.discriminator_step(batch)
+    assert all(v.dtype == "float32" for v in out.values())
+    assert gan.generator_step(batch)["g_loss"].dtype == "float32"
+    history = gan.fit(_dataset(), epochs=1, verbose=0, shuffle=False).history
+    assert all(np.isfinite(v[0]) for v in history.values())
+    assert gan.discriminator.trainable_weights[0].dtype == "float32"    # float32 master weights
+
+
+def test_jit_compile_is_passed_through():
+    g, d = _nets()
+    gan = TextGAN(g, d, z_dim=Z_DIM, seed=1, augment="translation,cutout")
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3),
+                jit_compile=True)
+    assert gan.jit_compile is True
+    # (an XLA-compiled step takes about a minute to compile on this 2-core CPU; the GPU check
+    # script runs one)
+
+
+_DISTRIBUTED = '''
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras, numpy as np
+sys.path.insert(0, sys.argv[1])
+import test_training as t
+from textgan_lib.training import TextGAN
+
+seen = []
+class Spy(TextGAN):
+    def discriminator_step(self, data):
+        seen.append(int(data["image"].shape[0]))        # static per-replica batch (traced)
+        return super().discriminator_step(data)
+
+def run(strategy):
+    with strategy.scope():
+        g, d = t._nets()
+        gan = Spy(g, d, z_dim=t.Z_DIM, seed=1, ema_decay=0.5, augment="translation")
+        gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    history = gan.fit(t._dataset(n=16), epochs=1, verbose=0, shuffle=False).history
+    return gan, history
+
+mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+gan, history = run(mirrored)
+kernel = gan.generator.trainable_variables[0]
+replicas = [np.asarray(x) for x in mirrored.experimental_local_results(kernel.value)]
+ema = [np.asarray(x) for x in mirrored.experimental_local_results(gan.ema_generator.variables[1].value)]
+print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "seen": sorted(set(seen)),
+                  "history": {k: v[0] for k, v in history.items()},
+                  "in_sync": bool(np.array_equal(*replicas)), "ema_in_sync": bool(np.array_equal(*ema)),
+                  "finite": bool(all(np.isfinite(np.asarray(v)).all() for v in gan.checkpoint_variables()
+                                     if np.issubdtype(np.asarray(v).dtype, np.floating)))}))
+'''
+
+
+def test_mirrored_strategy_splits_the_global_batch_over_two_cpus(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "distributed.py"
+    script.write_text(_DISTRIBUTED)
+    tests_dir = str(Path(__file__).parent)
+    done = subprocess.run([sys.executable, str(script), tests_dir], capture_output=True,
+                          text=True, timeout=300, cwd=Path(tests_dir).parent,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["seen"] == [BATCH // 2]          # global batch 4 -> 2 per replica
+    assert result["in_sync"] and result["ema_in_sync"] and result["finite"]
+    assert all(np.isfinite(v) for v in result["history"].values())
+    assert 0.0 < result["history"]["d_real"] < 1.0

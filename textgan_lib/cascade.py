@@ -166,83 +166,168 @@ def evaluate_superres(model, images: np.ndarray, batch_size: int = 64) -> dict:
     return result
 
 
+DATA_SETS = ("emoji", "shapes")
+#: Training images drawn for ``--data shapes`` when the run mode sets no limit.
+SHAPES_TRAIN_IMAGES = 4096
+
+
+def _load_training_data(data: str, cfg, encoder, num_samples: int):
+    """``(train_images uint8 (N, S, S, 3), train_embeddings, train_ids, val_images,
+    val_captions, val_attributes or None, picks)`` for ``data`` (128 px for emoji, 32 px for
+    shapes); ``picks``: the ``num_samples`` validation examples shown in ``val_samples.png``."""
+    if data == "emoji":
+        from .data.emoji import load_emoji
+
+        train = load_emoji("train", max_images=cfg.max_train_images)
+        val = load_emoji("val")
+        picks = sorted(np.random.default_rng(config.SEED).choice(len(val), num_samples,
+                                                                 replace=False))
+        return (train.images, encoder.encode(train.captions), train.image_ids,
+                val.images, val.captions, None, picks)
+    from .data.shapes import all_captions, make_shapes
+
+    table = encoder.encode(all_captions())          # 180 captions, indexed by image_ids
+    train = make_shapes(cfg.max_train_images or SHAPES_TRAIN_IMAGES, image_size=config.BASE_SIZE,
+                        split="train", seed=config.SEED)
+    val = make_shapes(max(num_samples, 256), image_size=config.BASE_SIZE, split="val",
+                      seed=config.SEED + 1)
+    return (train.images, table[train.image_ids], train.image_ids, val.images, val.captions,
+            val.attributes, list(range(num_samples)))
+
+
 def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
-                  verbose="auto") -> dict:
-    """The main job: train the base GAN and the super-resolution stage on the emoji set.
+                  verbose="auto", data: str = "emoji", epochs: int | None = None,
+                  batch_size: int | None = None, augment: str = "",
+                  ema_decay: float | None = None, gradient_penalty: str | None = None,
+                  loss: str = "bce", generator_options: dict | None = None,
+                  discriminator_options: dict | None = None, jit_compile="auto") -> dict:
+    """The main job: train the base GAN and the super-resolution stage.
+
+    Taught in ``06_training`` (``textgan train``). ``data="emoji"`` (default) trains on the
+    emoji set; ``data="shapes"`` on captioned shapes drawn at 32 px (train-split captions;
+    the super-resolution stage is plain bicubic, since shapes have no 128 px originals), and
+    the report adds the attribute accuracy of generated images for held-out captions.
 
     Writes into ``out_dir`` (default ``config.output_dir()``):
 
-    * ``cascade/`` - the saved cascade (:meth:`Cascade.load` reads it);
+    * ``cascade/`` - the saved cascade (:meth:`Cascade.load` reads it); its generator is the
+      EMA generator when ``ema_decay`` is set;
+    * ``checkpoints/``, ``samples/``, ``logs/`` - see :func:`textgan_lib.training.fit_gan`;
+      **rerunning the same command resumes** the GAN training from the last checkpoint;
     * ``val_samples.png`` - real vs generated (32 px and super-resolved 128 px) images for
       ``num_samples`` validation captions the model never trained on;
-    * ``report.json`` - run mode, epochs, time per stage, final losses, SR PSNR vs bicubic.
+    * ``report.json`` - run mode, data, options, epochs, time per stage, final losses, SR PSNR
+      vs bicubic (emoji) or attribute accuracy (shapes).
+
+    Args:
+        epochs, batch_size: override the run mode's ``gan_epochs`` / ``batch_size``.
+        augment, ema_decay, gradient_penalty, loss: :class:`~textgan_lib.training.TextGAN`
+            options (defaults: the plain GAN-INT-CLS model).
+        generator_options, discriminator_options: extra keyword arguments of
+            :func:`~textgan_lib.models.build_generator` / ``build_discriminator`` (e.g.
+            ``{"fusion": "film", "conditioning_augmentation": True}``).
+        jit_compile: passed to ``compile`` (XLA).
 
     Returns:
         the report as a dict.
+
+    Raises:
+        ValueError: for an unknown ``data``.
+        textgan_lib.callbacks.NonFiniteLossError: the GAN's losses became non-finite.
     """
-    from .data.emoji import load_emoji
-    from .data.pipeline import make_pipeline
     from .models import build_discriminator, build_generator, build_superres
     from .text import TextEncoder
-    from .training import TextGAN
+    from .training import TextGAN, fit_gan
     from .viz import comparison_grid
 
+    if data not in DATA_SETS:
+        raise ValueError(f"data={data!r}; use one of {', '.join(DATA_SETS)}.")
     cfg = config.get_config(mode)
     out_dir = Path(out_dir) if out_dir else config.output_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     config.set_seed()
-    report = {"mode": cfg.mode, "config": asdict(cfg), "seconds": {}}
+    epochs = cfg.gan_epochs if epochs is None else int(epochs)
+    batch_size = cfg.batch_size if batch_size is None else int(batch_size)
+    options = {"augment": augment, "ema_decay": ema_decay,
+               "gradient_penalty": gradient_penalty, "loss": loss,
+               "generator": dict(generator_options or {}),
+               "discriminator": dict(discriminator_options or {})}
+    report = {"mode": cfg.mode, "data": data, "config": asdict(cfg), "gan_options": options,
+              "gan_epochs": epochs, "batch_size": batch_size, "seconds": {}}
     start = clock = time.perf_counter()
 
-    train = load_emoji("train", max_images=cfg.max_train_images)
-    val = load_emoji("val")
     encoder = TextEncoder()
-    train_embeddings = encoder.encode(train.captions)
+    (train_images, train_embeddings, train_ids, val_images, val_captions,
+     val_attributes, picks) = _load_training_data(data, cfg, encoder, num_samples)
     report["seconds"]["data_and_text"] = round(time.perf_counter() - clock, 1)
-    print(f"[textgan] mode={cfg.mode}: {len(train)} training pairs, {len(val)} validation pairs, "
-          f"text embeddings {train_embeddings.shape}")
+    print(f"[textgan] mode={cfg.mode}, data={data}: {len(train_images)} training pairs, "
+          f"{len(val_captions)} validation captions, text embeddings {train_embeddings.shape}")
 
     clock = time.perf_counter()
-    dataset = make_pipeline(train.images, train_embeddings, train.image_ids,
-                            batch_size=cfg.batch_size)
-    gan = TextGAN(build_generator(encoder.dim), build_discriminator(encoder.dim))
+    gan = TextGAN(build_generator(encoder.dim, **options["generator"]),
+                  build_discriminator(encoder.dim, **options["discriminator"]),
+                  augment=augment, ema_decay=ema_decay, gradient_penalty=gradient_penalty,
+                  loss=loss)
     gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
-    print(f"[textgan] training the base GAN ({config.BASE_SIZE} px) for {cfg.gan_epochs} epochs")
-    history = gan.fit(dataset, epochs=cfg.gan_epochs, steps_per_epoch=cfg.max_steps_per_epoch,
-                      verbose=verbose, shuffle=False)  # the pipeline shuffles itself
+                g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), jit_compile=jit_compile)
+    grid_captions = [val_captions[i] for i in picks[:8]]
+    print(f"[textgan] training the base GAN ({config.BASE_SIZE} px) for {epochs} epochs")
+    history = fit_gan(gan, train_images, train_embeddings, train_ids, epochs=epochs,
+                      batch_size=batch_size, steps_per_epoch=cfg.max_steps_per_epoch,
+                      out_dir=out_dir, sample_embeddings=encoder.encode(grid_captions),
+                      sample_captions=grid_captions, image_size=config.BASE_SIZE,
+                      verbose=verbose)
     report["gan_final"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     report["seconds"]["gan"] = round(time.perf_counter() - clock, 1)
 
     clock = time.perf_counter()
-    superres = build_superres(config.SR_SCALE)
-    print(f"[textgan] training super-resolution x{config.SR_SCALE} for {cfg.sr_epochs} epochs")
-    train_superres(superres, train.images, epochs=cfg.sr_epochs,
-                   steps_per_epoch=cfg.max_steps_per_epoch, verbose=verbose)
-    report["superres"] = evaluate_superres(superres, val.images)
+    if data == "emoji":
+        superres = build_superres(config.SR_SCALE)
+        print(f"[textgan] training super-resolution x{config.SR_SCALE} for {cfg.sr_epochs} "
+              "epochs")
+        train_superres(superres, train_images, epochs=cfg.sr_epochs,
+                       steps_per_epoch=cfg.max_steps_per_epoch, verbose=verbose)
+        report["superres"] = evaluate_superres(superres, val_images)
+    else:   # shapes have no high-resolution originals: the SR stage is bicubic
+        low = keras.Input((None, None, 3), name="low_res")
+        superres = keras.Model(low, keras.layers.UpSampling2D(
+            config.SR_SCALE, interpolation="bicubic", name="bicubic")(low), name="bicubic")
+        report["superres"] = {"model": "bicubic (no training: shapes are drawn at 32 px)"}
     report["seconds"]["superres"] = round(time.perf_counter() - clock, 1)
 
-    cascade = Cascade(gan.generator, superres, text_model=None, encoder=encoder)
+    cascade = Cascade(gan.sampler, superres, text_model=None, encoder=encoder)
     cascade.save(out_dir / "cascade")
-    picks = np.random.default_rng(config.SEED).choice(len(val), num_samples, replace=False)
-    captions = [val.captions[i] for i in sorted(picks)]
+    captions = [val_captions[i] for i in picks]
     base, high = cascade.generate(captions, seed=config.SEED)
-    figure = comparison_grid([val.images[sorted(picks)], base, high],
-                             ["real (128 px)", f"generated ({config.BASE_SIZE} px)",
+    real = val_images[picks]
+    figure = comparison_grid([real, base, high],
+                             [f"real ({real.shape[1]} px)", f"generated ({config.BASE_SIZE} px)",
                               f"+ SR x{config.SR_SCALE}"], captions)
     figure.savefig(out_dir / "val_samples.png", dpi=110)
     report["val_captions"] = captions
+    if val_attributes is not None:
+        from .data.shapes import attribute_accuracy
+
+        all_base, _ = cascade.generate(val_captions, seed=config.SEED)
+        report["val_attribute_accuracy"] = attribute_accuracy(all_base, val_attributes)
+        report["val_attribute_accuracy"]["n"] = len(val_captions)
     report["seconds"]["total"] = round(time.perf_counter() - start, 1)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
 
-    sr = report["superres"]
-    print(f"[textgan] super-resolution on {sr['n']} validation images: "
-          f"PSNR {sr['psnr_model']:.2f} dB vs bicubic {sr['psnr_bicubic']:.2f} dB "
-          f"(gain {sr['psnr_gain']:+.2f} dB)")
+    if data == "emoji":
+        sr = report["superres"]
+        print(f"[textgan] super-resolution on {sr['n']} validation images: "
+              f"PSNR {sr['psnr_model']:.2f} dB vs bicubic {sr['psnr_bicubic']:.2f} dB "
+              f"(gain {sr['psnr_gain']:+.2f} dB)")
+    else:
+        acc = report["val_attribute_accuracy"]
+        print(f"[textgan] attribute accuracy on {acc['n']} held-out captions: colour "
+              f"{acc['colour']:.1%}, shape {acc['shape']:.1%}, size {acc['size']:.1%}, "
+              f"position {acc['position']:.1%}, all {acc['all']:.1%}")
     print(f"[textgan] total time {report['seconds']['total'] / 60:.1f} min")
     print(f"[textgan] wrote {out_dir / 'cascade'}, {out_dir / 'val_samples.png'}, "
           f"{out_dir / 'report.json'}")
     return report
 
 
-__all__ = ["Cascade", "train_cascade", "train_superres", "evaluate_superres"]
+__all__ = ["Cascade", "train_cascade", "train_superres", "evaluate_superres", "DATA_SETS"]
