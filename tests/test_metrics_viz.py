@@ -121,3 +121,31 @@ def test_comparison_grid_wraps_into_blocks():
         assert not axes[3][2].axison                         # the 6th slot stays empty
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("lo, hi", [(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)])
+def test_psnr_one_grey_level_apart_is_exact_in_every_range(lo, hi):  # C16
+    # uint8 images one grey level apart everywhere: MSE = 1 in [0, 255], so
+    # PSNR = 20 log10(255) = 48.1308 dB; one level apart on half the pixels: +10 log10(2) dB
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 255, (2, 16, 16, 3)).astype(np.float64)
+    b = a + 1.0
+    b[1, :8] = a[1, :8]
+    to_range = lambda x: (lo + x / 255.0 * (hi - lo)).astype(np.float32)  # noqa: E731
+    value = np.asarray(psnr(to_range(a), to_range(b), value_range=(lo, hi)))
+    np.testing.assert_allclose(value, [20 * np.log10(255), 20 * np.log10(255) + 10 * np.log10(2)],
+                               atol=2e-3)
+    assert value[0] == pytest.approx(48.1308, abs=2e-3)
+
+
+def test_psnr_identical_across_ranges_for_a_random_pair():  # C16
+    rng = np.random.default_rng(6)
+    a = rng.integers(0, 256, (3, 24, 24, 3)).astype(np.float64)
+    b = np.clip(a + rng.normal(0, 12, a.shape).round(), 0, 255)
+    values = [np.asarray(psnr(lo + a / 255 * (hi - lo), lo + b / 255 * (hi - lo),
+                              value_range=(lo, hi)))
+              for lo, hi in [(0, 1), (-1, 1), (0, 255)]]
+    np.testing.assert_allclose(values[0], values[1], atol=1e-3)
+    np.testing.assert_allclose(values[0], values[2], atol=1e-3)
+    mse = np.mean((a - b) ** 2, axis=(1, 2, 3))
+    np.testing.assert_allclose(values[2], 10 * np.log10(255.0 ** 2 / mse), atol=1e-3)
