@@ -51,3 +51,21 @@ def test_errors():
         alignment.pairwise_matching(np.zeros((2, 6, 6, 3)), np.zeros((2, 6, 6, 3)))
     with pytest.raises(ValueError, match="NaN"):
         alignment.caption_variance_share(np.full((2, 2, 4, 4, 3), np.nan))
+
+
+def test_caption_noise_grid_and_report():
+    import keras
+
+    # a "generator" whose image is the caption's value everywhere: noise has no effect
+    e_in, z_in = keras.Input((1,)), keras.Input((2,))
+    flat = keras.layers.Dense(8 * 8 * 3, use_bias=False, kernel_initializer="ones")(e_in)
+    g = keras.Model([e_in, z_in], keras.layers.Reshape((8, 8, 3))(flat))
+    emb = np.array([[-0.9], [0.0], [0.9]], np.float32)
+    z = np.random.default_rng(0).normal(size=(4, 2)).astype(np.float32)
+    grid = alignment.caption_noise_grid(g, emb, z)
+    assert grid.shape == (3, 4, 8, 8, 3)
+    np.testing.assert_allclose(grid[:, :, 0, 0, 0], np.repeat(emb, 4, axis=1), atol=1e-6)
+    real = np.stack([np.full((8, 8, 3), v) for v in (-0.9, 0.0, 0.9)])
+    report = alignment.steering_report(g, emb, z, real)
+    assert report == {"caption variance share": pytest.approx(1.0),
+                      "pairwise matching": 1.0, "top-1 matching": 1.0}

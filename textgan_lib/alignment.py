@@ -64,6 +64,22 @@ def thumbnails(images, size: int = 8) -> np.ndarray:
     return images.reshape(n, size, h // size, size, w // size, c).mean(axis=(2, 4))
 
 
+def _thumbnail_distances(generated, real, size):
+    """Squared distances (K*M, K) from each generated thumbnail to each real one, and the
+    caption index (K*M,) of each generated image."""
+    generated = _as_float(generated, "generated")
+    if generated.ndim == 4:
+        generated = generated[:, None]
+    real = _as_float(real, "real")
+    k, m = generated.shape[:2]
+    if real.shape[0] != k or k < 2:
+        raise ValueError(f"need one real image per caption and K >= 2; got {k} generated "
+                         f"caption groups and {real.shape[0]} real images.")
+    gen = thumbnails(generated.reshape(k * m, *generated.shape[2:]), size).reshape(k * m, -1)
+    ref = thumbnails(real, size).reshape(k, -1)
+    return ((gen[:, None, :] - ref[None, :, :]) ** 2).sum(axis=-1), np.repeat(np.arange(k), m)
+
+
 def matching_accuracy(generated, real, size: int = 8) -> float:
     """Fraction of captions whose generated image is nearest to their own real image.
 
@@ -81,18 +97,7 @@ def matching_accuracy(generated, real, size: int = 8) -> float:
     Raises:
         ValueError: if the caption counts differ, K < 2, or sizes are not multiples of ``size``.
     """
-    generated = _as_float(generated, "generated")
-    if generated.ndim == 4:
-        generated = generated[:, None]
-    real = _as_float(real, "real")
-    k, m = generated.shape[:2]
-    if real.shape[0] != k or k < 2:
-        raise ValueError(f"need one real image per caption and K >= 2; got {k} generated "
-                         f"caption groups and {real.shape[0]} real images.")
-    gen = thumbnails(generated.reshape(k * m, *generated.shape[2:]), size).reshape(k * m, -1)
-    ref = thumbnails(real, size).reshape(k, -1)
-    distances = ((gen[:, None, :] - ref[None, :, :]) ** 2).sum(axis=-1)  # (K*M, K)
-    own = np.repeat(np.arange(k), m)
+    distances, own = _thumbnail_distances(generated, real, size)
     return float(np.mean(distances.argmin(axis=1) == own))
 
 
@@ -116,23 +121,53 @@ def pairwise_matching(generated, real, size: int = 8) -> float:
     Raises:
         ValueError: as :func:`matching_accuracy`.
     """
-    generated = _as_float(generated, "generated")
-    if generated.ndim == 4:
-        generated = generated[:, None]
-    real = _as_float(real, "real")
-    k, m = generated.shape[:2]
-    if real.shape[0] != k or k < 2:
-        raise ValueError(f"need one real image per caption and K >= 2; got {k} generated "
-                         f"caption groups and {real.shape[0]} real images.")
-    gen = thumbnails(generated.reshape(k * m, *generated.shape[2:]), size).reshape(k * m, -1)
-    ref = thumbnails(real, size).reshape(k, -1)
-    distances = ((gen[:, None, :] - ref[None, :, :]) ** 2).sum(axis=-1)  # (K*M, K)
-    own = np.repeat(np.arange(k), m)
-    d_own = distances[np.arange(k * m), own][:, None]
+    distances, own = _thumbnail_distances(generated, real, size)
+    rows = np.arange(len(own))
+    d_own = distances[rows, own][:, None]
     other = np.ones_like(distances, dtype=bool)
-    other[np.arange(k * m), own] = False
+    other[rows, own] = False
     wins = (d_own < distances) + 0.5 * (d_own == distances)
     return float(wins[other].mean())
 
 
-__all__ = ["caption_variance_share", "matching_accuracy", "pairwise_matching", "thumbnails"]
+def caption_noise_grid(generator, embeddings, z) -> np.ndarray:
+    """Generate every caption with every noise vector.
+
+    Args:
+        generator: a Keras model ``[embedding (B, D), z (B, z_dim)] -> image (B, H, W, C)``.
+        embeddings: float (K, D), one row per caption.
+        z: float (M, z_dim), the noise vectors (the same M for every caption).
+
+    Returns:
+        float32 (K, M, H, W, C): row k, column m is caption k drawn with noise m.
+    """
+    embeddings, z = np.asarray(embeddings, np.float32), np.asarray(z, np.float32)
+    k, m = len(embeddings), len(z)
+    out = np.asarray(generator.predict([np.repeat(embeddings, m, 0), np.tile(z, (k, 1))],
+                                       verbose=0))
+    return out.reshape(k, m, *out.shape[1:])
+
+
+def steering_report(generator, embeddings, z, real) -> dict:
+    """The three measures of this module for K captions x M noise vectors.
+
+    Taught in ``02_generator``.
+
+    Args:
+        generator: as :func:`caption_noise_grid`.
+        embeddings: float (K, D), K >= 2 captions.
+        z: float (M, z_dim).
+        real: float (K, H', W', C) in [-1, 1], the real image of each caption.
+
+    Returns:
+        dict with ``"caption variance share"``, ``"pairwise matching"`` and
+        ``"top-1 matching"`` (floats in [0, 1]).
+    """
+    images = caption_noise_grid(generator, embeddings, z)
+    return {"caption variance share": caption_variance_share(images),
+            "pairwise matching": pairwise_matching(images, real),
+            "top-1 matching": matching_accuracy(images, real)}
+
+
+__all__ = ["caption_variance_share", "matching_accuracy", "pairwise_matching", "thumbnails",
+           "caption_noise_grid", "steering_report"]
