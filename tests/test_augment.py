@@ -113,3 +113,15 @@ def test_works_inside_tf_function():
     x = tf.constant(_images())
     a, b = np.asarray(fn(x)), np.asarray(fn(x))
     assert a.shape == x.shape and not np.array_equal(a, b)
+
+
+def test_int_seed_gives_independent_draws():
+    """An int seed must not make every draw of one call the same (top == left)."""
+    import numpy as np
+    from textgan_lib import augment
+
+    x = np.zeros((64, 16, 16, 3), np.float32)
+    _, top, left = augment.rand_cutout(x, seed=3, return_corners=True)
+    assert not np.array_equal(np.asarray(top), np.asarray(left))
+    _, top2, left2 = augment.rand_cutout(x, seed=3, return_corners=True)
+    np.testing.assert_array_equal(np.asarray(top), np.asarray(top2))  # same int, same draw

@@ -229,3 +229,17 @@ def test_sample_grid_png_per_epoch_and_gif_from_the_ema_generator(tmp_path):
     image = gan.ema_generator([embeddings[2:3], z[1:2]], training=False)
     np.testing.assert_array_equal(tile, np.round((np.clip(np.asarray(image)[0], -1, 1) + 1)
                                                  * 127.5).astype(np.uint8))
+
+
+def test_checkpoint_refuses_another_setup(tmp_path):
+    """Same variables, other options or data: refused, not silently resumed (or skipped)."""
+    _fit(_gan(), tmp_path, epochs=1, setup={"data": "emoji"})
+    with pytest.raises(ValueError, match="loss: 'bce' there, 'hinge' now"):
+        _fit(_gan(loss="hinge"), tmp_path, epochs=2, setup={"data": "emoji"})
+    with pytest.raises(ValueError, match="data: 'emoji' there, 'shapes' now"):
+        _fit(_gan(), tmp_path, epochs=2, setup={"data": "shapes"})
+    with pytest.raises(ValueError, match="augment"):
+        _fit(_gan(augment="cutout"), tmp_path, epochs=2, setup={"data": "emoji"})
+    # the same setup resumes
+    history = _fit(_gan(), tmp_path, epochs=2, setup={"data": "emoji"})
+    assert len(history.history["d_loss"]) == 2

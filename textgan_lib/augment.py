@@ -64,7 +64,11 @@ def parse_policy(policy) -> tuple[str, ...]:
 
 
 def _seed(seed):
-    return seed if isinstance(seed, keras.random.SeedGenerator) or seed is None else int(seed)
+    """None or a SeedGenerator as given; an int becomes a SeedGenerator, so that the draws of
+    one call differ from each other (the same int for every draw would make dy == dx)."""
+    if seed is None or isinstance(seed, keras.random.SeedGenerator):
+        return seed
+    return keras.random.SeedGenerator(int(seed))
 
 
 def _uniform(x, seed, low=0.0, high=1.0):

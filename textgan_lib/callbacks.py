@@ -102,8 +102,10 @@ class GANCheckpoint(keras.callbacks.Callback):
     FILE = "checkpoint.npz"
 
     def __init__(self, gan, directory, steps_per_epoch: int | None = None,
-                 batch_size: int | None = None):
+                 batch_size: int | None = None, setup: dict | None = None):
         super().__init__()
+        # what else must match for a resume to continue *this* run (data, seed, GAN options)
+        self.setup = json.loads(json.dumps(setup or {}, sort_keys=True, default=str))
         self.gan = gan
         self.directory = Path(directory)
         self.path = self.directory / self.FILE
@@ -118,7 +120,7 @@ class GANCheckpoint(keras.callbacks.Callback):
         arrays = {f"v{i:05d}": np.asarray(v) for i, v in enumerate(variables)}
         meta = {"epoch": int(epoch), "history": self.history,
                 "steps_per_epoch": self.steps_per_epoch, "batch_size": self.batch_size,
-                "shapes": [list(a.shape) for a in arrays.values()]}
+                "setup": self.setup, "shapes": [list(a.shape) for a in arrays.values()]}
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = self.directory / (self.FILE + ".tmp")
         with open(tmp, "wb") as f:
@@ -137,8 +139,9 @@ class GANCheckpoint(keras.callbacks.Callback):
 
         Raises:
             ValueError: if it does not fit the model (other architecture or options) or was
-                made with other ``steps_per_epoch`` / ``batch_size``; the message says to
-                delete the directory or pick another output directory.
+                made with other ``steps_per_epoch`` / ``batch_size`` or another ``setup`` (data,
+                seed, GAN options; checked when this checkpoint was given one); the message
+                names what differs and says to delete the directory or pick another one.
         """
         if not self.path.is_file():
             return None
@@ -146,7 +149,8 @@ class GANCheckpoint(keras.callbacks.Callback):
             meta = json.loads(str(data["meta"]))
             arrays = [data[f"v{i:05d}"] for i in range(len(meta["shapes"]))]
         variables = self.gan.checkpoint_variables()
-        hint = (f"Delete {self.directory} to start afresh, or use another output directory.")
+        hint = (f"Delete {self.directory.parent} (checkpoints, samples and logs) to start "
+                "afresh, or use another output directory.")
         shapes = [tuple(v.shape) for v in variables]
         if shapes != [tuple(s) for s in meta["shapes"]]:
             raise ValueError(f"the checkpoint {self.path} was written by a different model "
@@ -158,6 +162,13 @@ class GANCheckpoint(keras.callbacks.Callback):
                 raise ValueError(f"the checkpoint {self.path} was made with {key}="
                                  f"{meta.get(key)}, this run uses {mine}: resuming would not "
                                  f"continue the same run. {hint}")
+        theirs = meta.get("setup", {})
+        if self.setup and theirs != self.setup:   # GANCheckpoint(gan, dir) alone: no check
+            diff = sorted(k for k in set(theirs) | set(self.setup)
+                          if theirs.get(k) != self.setup.get(k))
+            raise ValueError(f"the checkpoint {self.path} was made with another setup "
+                             f"({', '.join(f'{k}: {theirs.get(k)!r} there, {self.setup.get(k)!r} now' for k in diff)}): "
+                             f"resuming would not continue the same run. {hint}")
         for var, value in zip(variables, arrays):
             var.assign(value)
         self.saved_epoch = int(meta["epoch"])

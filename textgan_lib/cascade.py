@@ -276,7 +276,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                       batch_size=batch_size, steps_per_epoch=cfg.max_steps_per_epoch,
                       out_dir=out_dir, sample_embeddings=encoder.encode(grid_captions),
                       sample_captions=grid_captions, image_size=config.BASE_SIZE,
-                      verbose=verbose)
+                      setup={"data": data}, verbose=verbose)
     report["gan_final"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     report["seconds"]["gan"] = round(time.perf_counter() - clock, 1)
 
@@ -321,7 +321,8 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
               f"(gain {sr['psnr_gain']:+.2f} dB)")
     else:
         acc = report["val_attribute_accuracy"]
-        print(f"[textgan] attribute accuracy on {acc['n']} held-out captions: colour "
+        print(f"[textgan] attribute accuracy on {acc['n']} images of "
+              f"{len(set(val_captions))} held-out captions: colour "
               f"{acc['colour']:.1%}, shape {acc['shape']:.1%}, size {acc['size']:.1%}, "
               f"position {acc['position']:.1%}, all {acc['all']:.1%}")
     print(f"[textgan] total time {report['seconds']['total'] / 60:.1f} min")

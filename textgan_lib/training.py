@@ -393,7 +393,7 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
             epochs: int, batch_size: int = 64, steps_per_epoch: int | None = None,
             out_dir=None, sample_embeddings=None, sample_captions=None, num_noise: int = 4,
             tensorboard: bool = True, callbacks=(), seed: int = config.SEED,
-            image_size: int | None = None, verbose="auto"):
+            image_size: int | None = None, setup: dict | None = None, verbose="auto"):
     """Train ``gan`` (compiled) for ``epochs`` epochs, resumably. Taught in ``06_training``.
 
     With ``out_dir``, it writes
@@ -423,6 +423,9 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
         sample_captions: their C captions (written to ``samples/captions.txt``).
         num_noise: rows of the sample grid (fixed noise vectors).
         callbacks: more Keras callbacks.
+        setup: more facts that a resumed run must share with the checkpoint's (e.g. the data
+            set's name); the number of images, seed, image size and the GAN's options
+            (augmentation, EMA, penalty, loss, dtype policy) are always checked.
         verbose: passed to ``fit``.
 
     Returns:
@@ -441,16 +444,26 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
     steps = steps_per_pass if steps_per_epoch is None else max(1, min(int(steps_per_epoch),
                                                                      steps_per_pass))
     out_dir = Path(out_dir) if out_dir is not None else None
+    if image_size is None:
+        image_size = int(gan.generator.output.shape[1])
     checkpoint = None
     initial_epoch, past = 0, {}
     if out_dir is not None:
+        fingerprint = {"num_images": n, "seed": seed, "image_size": image_size,
+                       "augment": gan.augment_policy, "ema_decay": gan.ema_decay,
+                       "gradient_penalty": gan.gradient_penalty,
+                       "penalty_weight": gan.penalty_weight, "loss": gan.loss_kind,
+                       "dtype_policy": keras.config.dtype_policy().name, **(setup or {})}
         checkpoint = GANCheckpoint(gan, out_dir / "checkpoints", steps_per_epoch=steps,
-                                   batch_size=batch_size)
+                                   batch_size=batch_size, setup=fingerprint)
         with gan.distribute_strategy.scope():
             state = checkpoint.restore()
         if state is not None:
             initial_epoch, past = int(state["epoch"]), state["history"]
-            if verbose:
+            if verbose and initial_epoch >= epochs:
+                print(f"[textgan] {checkpoint.path} has already trained {initial_epoch} epochs "
+                      f"(>= {epochs}): nothing to train; raise --epochs to continue it")
+            elif verbose:
                 print(f"[textgan] resuming from {checkpoint.path} after epoch {initial_epoch}")
     if initial_epoch >= epochs:
         history = keras.callbacks.History()
@@ -458,8 +471,6 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
         history.epoch = list(range(len(next(iter(past.values()), []))))
         return history
 
-    if image_size is None:
-        image_size = int(gan.generator.output.shape[1])
     dataset, _ = training_stream(images, embeddings, image_ids, batch_size=batch_size,
                                  seed=seed, start_step=initial_epoch * steps,
                                  image_size=image_size)
