@@ -140,7 +140,8 @@ def train_superres(model, images: np.ndarray, epochs: int, batch_size: int = 16,
 
 
 def evaluate_superres(model, images: np.ndarray, batch_size: int = 64) -> dict:
-    """Mean PSNR and SSIM (dB / unitless) of ``model`` and of bicubic on ``images``.
+    """Mean PSNR and SSIM (dB / unitless) of ``model`` and of bicubic on ``images``: the
+    main job's keys for :func:`textgan_lib.models.superres.evaluate_sr`.
 
     Args:
         model: a super-resolution model with scale ``config.SR_SCALE``.
@@ -149,21 +150,12 @@ def evaluate_superres(model, images: np.ndarray, batch_size: int = 64) -> dict:
     Returns:
         ``{"psnr_model", "psnr_bicubic", "psnr_gain", "ssim_model", "ssim_bicubic", "n"}``.
     """
-    from .data.pipeline import resize_uint8, to_float
-    from .metrics import psnr, ssim
-    from .models import bicubic_upsample
+    from .models.superres import evaluate_sr
 
-    high = to_float(images)
-    low = to_float(resize_uint8(images, config.BASE_SIZE))
-    sr = np.clip(model.predict(low, batch_size=batch_size, verbose=0), -1.0, 1.0)
-    bicubic = np.clip(bicubic_upsample(low, config.SR_SCALE), -1.0, 1.0)
-    result = {"psnr_model": float(np.mean(psnr(sr, high))),
-              "psnr_bicubic": float(np.mean(psnr(bicubic, high))),
-              "ssim_model": float(np.mean(ssim(sr, high))),
-              "ssim_bicubic": float(np.mean(ssim(bicubic, high))),
-              "n": int(len(images))}
-    result["psnr_gain"] = result["psnr_model"] - result["psnr_bicubic"]
-    return result
+    result = evaluate_sr(model, images, scale=config.SR_SCALE, batch_size=batch_size)
+    return {"psnr_model": result["psnr"], "psnr_bicubic": result["psnr_bicubic"],
+            "psnr_gain": result["psnr_gain"], "ssim_model": result["ssim"],
+            "ssim_bicubic": result["ssim_bicubic"], "n": result["n"]}
 
 
 DATA_SETS = ("emoji", "shapes")
