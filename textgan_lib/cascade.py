@@ -19,6 +19,9 @@ from . import config
 GENERATOR_FILE = "generator.keras"
 SUPERRES_FILE = "superres.keras"
 META_FILE = "cascade.json"
+#: The pretrained cascade shipped with the course (``bench/pretrain.py`` makes it; README states
+#: the command, time, hardware and FID).
+PRETRAINED_DIR = config.DATA_DIR / "pretrained"
 
 
 class Cascade:
@@ -112,6 +115,30 @@ class Cascade:
                 f"the cascade in {directory} could not be loaded ({type(error).__name__}: "
                 f"{error}). Train it again with `python -m textgan_lib train`.") from None
         return cls(generator, superres, text_model=meta.get("text_model"), encoder=encoder)
+
+    @classmethod
+    def load_default(cls, encoder=None) -> tuple["Cascade", str]:
+        """The student's own cascade if one was trained, else the shipped pretrained one.
+
+        Looks in ``config.output_dir() / "cascade"`` (where ``textgan train`` and notebook 06
+        write) first, then in :data:`PRETRAINED_DIR`.
+
+        Returns:
+            ``(cascade, source)``: ``source`` is ``"trained"`` or ``"pretrained"``, followed by
+            ``": <directory>"``, for the notebook and the CLI to say which one they use.
+
+        Raises:
+            FileNotFoundError: if neither exists (the message says how to train one).
+            ValueError: if the one found cannot be loaded.
+        """
+        own = config.output_dir() / "cascade"
+        if (own / META_FILE).is_file():
+            return cls.load(own, encoder=encoder), f"trained: {own}"
+        if (PRETRAINED_DIR / META_FILE).is_file():
+            return cls.load(PRETRAINED_DIR, encoder=encoder), f"pretrained: {PRETRAINED_DIR}"
+        raise FileNotFoundError(
+            f"no trained cascade in {own} and no pretrained one in {PRETRAINED_DIR}. Train one "
+            "with `python -m textgan_lib train` (see README.md: Quickstart).")
 
 
 def train_superres(model, images: np.ndarray, epochs: int, batch_size: int = 16,

@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("-o", "--output", type=Path, default=Path("textgan.png"),
                      help="image file to write, always PNG data; default textgan.png")
     gen.add_argument("--model", type=Path,
-                     help="saved cascade directory (default: outputs/cascade)")
+                     help="saved cascade directory (default: outputs/cascade if you trained one, "
+                          "else the pretrained cascade shipped in data/pretrained)")
     gen.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     gen.add_argument("--base-output", type=Path, help="also write the 32 px base image here")
     return parser
@@ -100,7 +101,10 @@ def main(argv=None) -> int:
     from .viz import to_uint8
 
     try:
-        cascade = Cascade.load(args.model)
+        if args.model:
+            cascade, source = Cascade.load(args.model), f"cascade: {args.model}"
+        else:
+            cascade, source = Cascade.load_default()
     except (FileNotFoundError, ValueError) as error:
         print(f"textgan generate: {error}", file=sys.stderr)
         return 1
@@ -118,7 +122,8 @@ def main(argv=None) -> int:
     if args.base_output:
         Image.fromarray(to_uint8(base[0])).save(args.base_output, format="PNG")
     caption = textwrap.shorten(args.caption, 60, placeholder=" ...")
-    print(f"wrote {args.output} ({high.shape[2]}x{high.shape[1]} px PNG) for {caption!r}")
+    print(f"wrote {args.output} ({high.shape[2]}x{high.shape[1]} px PNG) for {caption!r} "
+          f"({source})")
     return 0
 
 
