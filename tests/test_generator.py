@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from textgan_lib import losses
-from textgan_lib.models import build_generator
+from textgan_lib.models import build_discriminator, build_generator
 from textgan_lib.models.blocks import checkerboard_pattern
 from textgan_lib.models.generator import ConditioningAugmentation, FiLM
 
@@ -201,3 +201,27 @@ def test_transposed_generator_output_has_checkerboard_energy():
                             upsampling=upsampling)
         energy[upsampling] = checkerboard_energy(np.asarray(g(inputs, training=False)))
     assert energy["transposed"] > 10 * energy["nearest"]
+
+
+def test_text_standardization_is_exact_and_saved(tmp_path):
+    from textgan_lib.models.blocks import text_statistics
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(50, 8)).astype("float32") * 0.1 + 0.5
+    mean, std = text_statistics(emb)
+    g = build_generator(8, z_dim=4, image_size=8, base_filters=4, text_stats=(mean, std))
+    standardized = keras.Model(g.inputs[0], g.get_layer("text_rescale").output)
+    expected = (emb - mean) / std / np.sqrt(8)
+    np.testing.assert_allclose(np.asarray(standardized(emb)), expected, rtol=1e-4, atol=1e-5)
+    path = tmp_path / "g.keras"
+    g.save(path)
+    loaded = keras.saving.load_model(path)           # safe mode: plain Keras layers only
+    z = rng.normal(size=(50, 4)).astype("float32")
+    np.testing.assert_allclose(np.asarray(loaded([emb, z])), np.asarray(g([emb, z])), atol=1e-6)
+    d = build_discriminator(8, image_size=8, base_filters=4, fusion="projection",
+                            text_stats=(mean, std))
+    assert "text_standardize" in [layer.name for layer in d.layers]
+    with pytest.raises(ValueError, match="std > 0"):
+        build_generator(8, z_dim=4, image_size=8, text_stats=(mean, np.zeros(8)))
+    with pytest.raises(ValueError, match=r"\(N >= 2, D\)"):
+        text_statistics(emb[:1])

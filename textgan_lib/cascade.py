@@ -141,31 +141,6 @@ class Cascade:
             "with `python -m textgan_lib train` (see README.md: Quickstart).")
 
 
-def train_superres(model, images: np.ndarray, epochs: int, batch_size: int = 16,
-                   steps_per_epoch: int | None = None, verbose="auto", seed: int = config.SEED):
-    """Train a super-resolution model on (downsampled, original) pairs with an L1 loss.
-
-    Args:
-        model: e.g. :func:`textgan_lib.models.build_superres` with ``config.SR_SCALE``.
-        images: uint8 (N, 128, 128, 3) high-resolution training images.
-        epochs, batch_size, steps_per_epoch, verbose: passed to ``fit``.
-
-    Returns:
-        the Keras ``History``.
-    """
-    import tensorflow as tf
-
-    from .data.pipeline import resize_uint8, to_float
-
-    low = resize_uint8(images, config.BASE_SIZE)   # the same area downsampling as the cascade
-    ds = tf.data.Dataset.from_tensor_slices((low, images))
-    ds = ds.shuffle(len(images), seed=seed).batch(batch_size, drop_remainder=True)
-    ds = ds.map(lambda lo, hi: (to_float(lo), to_float(hi))).prefetch(tf.data.AUTOTUNE)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mean_absolute_error")
-    return model.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose,
-                     shuffle=False)  # the dataset shuffles itself
-
-
 def evaluate_superres(model, images: np.ndarray, batch_size: int = 64) -> dict:
     """Mean PSNR and SSIM (dB / unitless) of ``model`` and of bicubic on ``images``: the
     main job's keys for :func:`textgan_lib.models.superres.evaluate_sr`.
@@ -219,7 +194,8 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                   batch_size: int | None = None, augment: str = "",
                   ema_decay: float | None = None, gradient_penalty: str | None = None,
                   loss: str = "bce", generator_options: dict | None = None,
-                  discriminator_options: dict | None = None, jit_compile="auto") -> dict:
+                  discriminator_options: dict | None = None, jit_compile="auto",
+                  learning_rate: float = 2e-4) -> dict:
     """The main job: train the base GAN and the super-resolution stage.
 
     Taught in ``06_training`` (``textgan train``). ``data="emoji"`` (default) trains on the
@@ -246,6 +222,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
             :func:`~textgan_lib.models.build_generator` / ``build_discriminator`` (e.g.
             ``{"fusion": "film", "conditioning_augmentation": True}``).
         jit_compile: passed to ``compile`` (XLA).
+        learning_rate: Adam learning rate of both networks (beta_1 0.5, as DCGAN).
 
     Returns:
         the report as a dict.
@@ -255,6 +232,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
         textgan_lib.callbacks.NonFiniteLossError: the GAN's losses became non-finite.
     """
     from .models import build_discriminator, build_generator, build_superres
+    from .models.superres import fit_superres
     from .text import TextEncoder
     from .training import TextGAN, fit_gan
     from .viz import comparison_grid
@@ -267,7 +245,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     config.set_seed()
     epochs = cfg.gan_epochs if epochs is None else int(epochs)
     batch_size = cfg.batch_size if batch_size is None else int(batch_size)
-    options = {"augment": augment, "ema_decay": ema_decay,
+    options = {"augment": augment, "ema_decay": ema_decay, "learning_rate": learning_rate,
                "gradient_penalty": gradient_penalty, "loss": loss,
                "generator": dict(generator_options or {}),
                "discriminator": dict(discriminator_options or {})}
@@ -287,25 +265,26 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                   build_discriminator(encoder.dim, **options["discriminator"]),
                   augment=augment, ema_decay=ema_decay, gradient_penalty=gradient_penalty,
                   loss=loss)
-    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), jit_compile=jit_compile)
+    gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+                g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+                jit_compile=jit_compile)
     grid_captions = [val_captions[i] for i in picks[:8]]
     print(f"[textgan] training the base GAN ({config.BASE_SIZE} px) for {epochs} epochs")
     history = fit_gan(gan, train_images, train_embeddings, train_ids, epochs=epochs,
                       batch_size=batch_size, steps_per_epoch=cfg.max_steps_per_epoch,
                       out_dir=out_dir, sample_embeddings=encoder.encode(grid_captions),
                       sample_captions=grid_captions, image_size=config.BASE_SIZE,
-                      setup={"data": data}, verbose=verbose)
+                      setup={"data": data, "learning_rate": learning_rate}, verbose=verbose)
     report["gan_final"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     report["seconds"]["gan"] = round(time.perf_counter() - clock, 1)
 
     clock = time.perf_counter()
     if data == "emoji":
         superres = build_superres(config.SR_SCALE)
-        print(f"[textgan] training super-resolution x{config.SR_SCALE} for {cfg.sr_epochs} "
-              "epochs")
-        train_superres(superres, train_images, epochs=cfg.sr_epochs,
-                       steps_per_epoch=cfg.max_steps_per_epoch, verbose=verbose)
+        print(f"[textgan] training super-resolution x{config.SR_SCALE} for {cfg.sr_steps} "
+              "steps on random 16x16 low-res patches")
+        fit_superres(superres, train_images, scale=config.SR_SCALE, steps=cfg.sr_steps,
+                     epochs=4 if cfg.sr_steps % 4 == 0 else 1, verbose=verbose)
         report["superres"] = evaluate_superres(superres, val_images)
     else:   # shapes have no high-resolution originals: the SR stage is bicubic
         low = keras.Input((None, None, 3), name="low_res")
@@ -350,4 +329,4 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     return report
 
 
-__all__ = ["Cascade", "train_cascade", "train_superres", "evaluate_superres", "DATA_SETS"]
+__all__ = ["Cascade", "train_cascade", "evaluate_superres", "DATA_SETS", "PRETRAINED_DIR"]

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="keep an EMA generator with this decay (e.g. 0.999)")
     train.add_argument("--gp", choices=("r1", "ma_gp"), help="gradient penalty on D")
     train.add_argument("--loss", choices=("bce", "hinge"), default="bce")
+    train.add_argument("--lr", type=float, default=2e-4,
+                       help="Adam learning rate of G and D (default 2e-4, as DCGAN)")
     train.add_argument("--g-fusion", choices=("concat", "film"), default="concat",
                        help="generator text fusion")
     train.add_argument("--ca", action="store_true",
@@ -76,7 +78,8 @@ def _train(args) -> int:
             generator_options={"fusion": args.g_fusion, "conditioning_augmentation": args.ca},
             discriminator_options={"fusion": args.d_fusion,
                                    "spectral_norm": args.spectral_norm},
-            jit_compile={"auto": "auto", "on": True, "off": False}[args.jit])
+            jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
+            learning_rate=args.lr)
     except NonFiniteLossError as error:
         print(f"textgan train: {error}", file=sys.stderr)
         return 1

@@ -54,7 +54,8 @@ class RunConfig:
         max_train_images: at most this many training pairs are used (``None``: all).
         batch_size: images per training step.
         gan_epochs: passes over the training pairs for the base GAN.
-        sr_epochs: passes over the training images for the super-resolution network.
+        sr_steps: optimizer steps of the super-resolution network (batches of 32 random
+            16x16 low-res patches; see ``models.superres.fit_superres``).
         max_steps_per_epoch: cap on steps per epoch (``None``: the whole set).
         short_gan_epochs: epochs of the short demonstration runs inside notebooks (e.g. the
             "does the text steer?" run of ``02_generator``).
@@ -64,18 +65,18 @@ class RunConfig:
     max_train_images: int | None
     batch_size: int
     gan_epochs: int
-    sr_epochs: int
+    sr_steps: int
     max_steps_per_epoch: int | None
     short_gan_epochs: int
 
 
 _CONFIGS = {
     "smoke": RunConfig("smoke", max_train_images=256, batch_size=64, gan_epochs=1,
-                       sr_epochs=1, max_steps_per_epoch=4, short_gan_epochs=1),
+                       sr_steps=4, max_steps_per_epoch=4, short_gan_epochs=1),
     "course": RunConfig("course", max_train_images=None, batch_size=64, gan_epochs=24,
-                        sr_epochs=6, max_steps_per_epoch=None, short_gan_epochs=6),
+                        sr_steps=2000, max_steps_per_epoch=None, short_gan_epochs=6),
     "full": RunConfig("full", max_train_images=None, batch_size=64, gan_epochs=200,
-                      sr_epochs=40, max_steps_per_epoch=None, short_gan_epochs=30),
+                      sr_steps=20000, max_steps_per_epoch=None, short_gan_epochs=30),
 }
 
 

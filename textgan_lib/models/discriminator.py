@@ -32,7 +32,7 @@ import keras
 from keras import layers
 
 from .. import config
-from .blocks import downsample_block
+from .blocks import downsample_block, standardize_text
 
 FUSIONS = ("concat", "projection")
 
@@ -50,7 +50,7 @@ def _weighted(layer, spectral_norm: bool):
 def build_discriminator(text_dim: int, image_size: int = config.BASE_SIZE, base_filters: int = 32,
                         text_features: int = 128, name: str = "discriminator",
                         fusion: str = "concat", spectral_norm: bool = False,
-                        batch_norm: bool = False) -> keras.Model:
+                        batch_norm: bool = False, text_stats=None) -> keras.Model:
     """Build D: ``[image (B, S, S, 3) in [-1, 1], embedding (B, text_dim)] -> logit (B, 1)``.
 
     Taught in ``04_discriminator``.
@@ -69,6 +69,8 @@ def build_discriminator(text_dim: int, image_size: int = config.BASE_SIZE, base_
         batch_norm: add batch normalisation after every convolution but the first (the DCGAN
             discriminator). **Only for the demonstration in 04**: it makes an image's score
             depend on the other images of its batch in training mode. Keep it False.
+        text_stats: ``None`` or ``(mean, std)``: standardise the embedding first, as in
+            :func:`~textgan_lib.models.build_generator`.
 
     Returns:
         A functional ``keras.Model`` with inputs named ``image`` and ``text_embedding`` and a
@@ -84,6 +86,7 @@ def build_discriminator(text_dim: int, image_size: int = config.BASE_SIZE, base_
     n_down = image_size.bit_length() - 3
     image = keras.Input((image_size, image_size, 3), name="image")
     text = keras.Input((text_dim,), name="text_embedding")
+    e = standardize_text(text, text_stats)
     x = image
     for i in range(n_down):
         block = f"down{image_size >> (i + 1)}"
@@ -98,7 +101,7 @@ def build_discriminator(text_dim: int, image_size: int = config.BASE_SIZE, base_
         x = layers.LeakyReLU(0.2, name=f"{block}_lrelu")(x)
 
     if fusion == "concat":
-        t = _weighted(layers.Dense(text_features, name="text_projection"), spectral_norm)(text)
+        t = _weighted(layers.Dense(text_features, name="text_projection"), spectral_norm)(e)
         t = layers.LeakyReLU(0.2, name="text_lrelu")(t)
         t = layers.RepeatVector(16, name="text_tile")(t)
         t = layers.Reshape((4, 4, text_features), name="text_4x4")(t)
@@ -112,7 +115,7 @@ def build_discriminator(text_dim: int, image_size: int = config.BASE_SIZE, base_
         psi = _weighted(layers.Dense(1, dtype="float32", name="psi"), spectral_norm)(phi)
         channels = base_filters * min(2 ** (n_down - 1), 8)
         v_e = _weighted(layers.Dense(channels, use_bias=False, name="text_embed"),
-                        spectral_norm)(text)                                      # (B, C)
+                        spectral_norm)(e)                                         # (B, C)
         match = layers.Dot(axes=1, dtype="float32", name="projection")([v_e, phi])  # (B, 1)
         logit = layers.Add(dtype="float32", name="logit")([psi, match])
     return keras.Model([image, text], logit, name=name)

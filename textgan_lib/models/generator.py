@@ -26,7 +26,7 @@ import keras
 from keras import layers, ops
 
 from .. import config, losses
-from .blocks import upsample_block
+from .blocks import standardize_text, upsample_block
 
 FUSIONS = ("concat", "film")
 UPSAMPLINGS = ("nearest", "transposed")
@@ -183,7 +183,7 @@ def block_summary(model: keras.Model) -> list[tuple[str, tuple, int]]:
 def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = config.BASE_SIZE,
                     base_filters: int = 32, text_features: int = 128, fusion: str = "concat",
                     conditioning_augmentation: bool = False, upsampling: str = "nearest",
-                    name: str = "generator") -> keras.Model:
+                    name: str = "generator", text_stats=None) -> keras.Model:
     """Build G: ``[embedding (B, text_dim), z (B, z_dim)] -> image (B, S, S, 3)`` in [-1, 1].
 
     The image is float32 (tanh output) even under a mixed-precision policy. Layer names:
@@ -206,6 +206,9 @@ def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = 
         upsampling: ``"nearest"`` (nearest-neighbour x2 + 3x3 conv) or ``"transposed"``
             (3x3 stride-2 transposed conv: checkerboard artefacts, for comparison).
         name: model name.
+        text_stats: ``None``, or ``(mean, std)`` of the training captions' embeddings
+            (:func:`~textgan_lib.models.blocks.text_statistics`): standardise the embedding
+            first (:func:`~textgan_lib.models.blocks.standardize_text`; used for shapes).
 
     Raises:
         ValueError: if ``image_size`` is not a power of two >= 8, or ``fusion`` /
@@ -222,11 +225,12 @@ def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = 
 
     text = keras.Input((text_dim,), name="text_embedding")
     z = keras.Input((z_dim,), name="z")
+    e = standardize_text(text, text_stats)
     if conditioning_augmentation:
         t = ConditioningAugmentation(text_features, seed=config.SEED,
-                                     name="conditioning_augmentation")(text)
+                                     name="conditioning_augmentation")(e)
     else:
-        t = layers.Dense(text_features, name="text_projection")(text)
+        t = layers.Dense(text_features, name="text_projection")(e)
         t = layers.LeakyReLU(0.2, name="text_lrelu")(t)
     x = layers.Concatenate(name="concat_text_z")([t, z]) if fusion == "concat" else z
     x = layers.Dense(4 * 4 * widths[0], use_bias=False, name="project")(x)
