@@ -95,3 +95,31 @@ def test_generate_on_a_corrupt_cascade_says_retrain(saved_cascade, tmp_path, cap
     (broken / "cascade.json").write_text((saved_cascade / "cascade.json").read_text())
     assert cli.main(["generate", "red apple", "--model", str(broken)]) == 1
     assert "could not be loaded" in capsys.readouterr().err
+
+
+def test_fresh_clone_generates_with_the_shipped_pretrained_cascade(tmp_path, monkeypatch, capsys):
+    """No trained cascade in the output folder: `textgan generate` uses data/pretrained."""
+    from textgan_lib.cascade import PRETRAINED_DIR
+
+    monkeypatch.setenv("TEXTGAN_OUTPUT_DIR", str(tmp_path / "empty_outputs"))
+    out = tmp_path / "apple.png"
+    assert cli.main(["generate", "red apple", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"(pretrained: {PRETRAINED_DIR})" in printed
+    with Image.open(out) as image:
+        assert image.format == "PNG" and image.size == (128, 128) and image.mode == "RGB"
+        pixels = np.asarray(image)
+    assert pixels.std() > 5                     # a picture, not a flat field
+
+
+def test_load_default_prefers_the_students_own_cascade(saved_cascade, monkeypatch):
+    import shutil
+
+    target = saved_cascade.parent / "outputs"
+    shutil.copytree(saved_cascade, target / "cascade")
+    monkeypatch.setenv("TEXTGAN_OUTPUT_DIR", str(target))
+    loaded, source = Cascade.load_default()
+    assert source == f"trained: {target / 'cascade'}"
+    assert loaded.generator.count_params() > 0
+    monkeypatch.setenv("TEXTGAN_OUTPUT_DIR", str(target / "nothing_here"))
+    assert Cascade.load_default()[1].startswith("pretrained: ")

@@ -112,7 +112,8 @@ def train_feature_network(images: np.ndarray, embeddings: np.ndarray, epochs: in
         epochs, batch_size, seed: training length, batch, seed (flips are the augmentation).
 
     Returns:
-        the trained model (loss: cosine distance to the caption embedding).
+        the trained model (loss: cosine distance to the caption embedding), uncompiled: a
+        saved copy holds the weights only, no optimizer state.
     """
     import tensorflow as tf
 
@@ -126,7 +127,9 @@ def train_feature_network(images: np.ndarray, embeddings: np.ndarray, epochs: in
     ds = ds.map(lambda a, e: (tf.image.random_flip_left_right(to_float(a), seed=seed), e))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CosineSimilarity())
     model.fit(ds.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=verbose)
-    return model
+    trained = build_feature_network(text_dim=embeddings.shape[1])
+    trained.set_weights(model.get_weights())
+    return trained
 
 
 def feature_extractor(model: keras.Model) -> keras.Model:

@@ -8,6 +8,9 @@ network, never shared) and is trained with ``fit`` on the dicts of
 
 1. D step: D sees real/right (target 1), real/wrong (target 0) and fake/right (target 0) pairs,
    the matching-aware loss of GAN-INT-CLS (Reed et al., 2016). Only D's weights change.
+   (``fuse_d_calls=True`` scores the three kinds of pairs in one D call on their concatenation:
+   the same logits for a D without batch or spectral norm, but measured slower on a 2-core CPU
+   under XLA, see ``bench/train_step.py``; off by default.)
 2. G step: G makes new fakes and minimises the non-saturating loss -log D(G(z, e), e). Only G's
    weights change.
 
@@ -67,6 +70,25 @@ def _num_replicas() -> int:
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
+def _sublayers(layer):
+    """``layer`` and every layer inside it (nested models, wrapped layers), depth first."""
+    yield layer
+    inner = list(getattr(layer, "layers", None) or [])
+    if getattr(layer, "layer", None) is not None:       # a wrapper (SpectralNormalization)
+        inner.append(layer.layer)
+    for sub in inner:
+        yield from _sublayers(sub)
+
+
+def scores_examples_independently(discriminator: keras.Model) -> bool:
+    """Whether a training-mode call of ``discriminator`` scores each example on its own and
+    changes no state: no batch normalisation (batch statistics) and no spectral normalisation
+    (a power iteration per call). Then one call on a concatenated batch gives the same logits
+    as one call per part."""
+    stateful = (keras.layers.BatchNormalization, keras.layers.SpectralNormalization)
+    return not any(isinstance(layer, stateful) for layer in _sublayers(discriminator))
+
+
 class TextGAN(keras.Model):
     """Generator + discriminator, trained together by ``fit``. Taught in ``06_training``.
 
@@ -89,20 +111,26 @@ class TextGAN(keras.Model):
             ``DEFAULT_PENALTY_WEIGHT``).
         loss: ``"bce"`` (default; matching-aware BCE + non-saturating G loss) or ``"hinge"``
             (matching-aware hinge of DF-GAN + G loss -D(G(z))).
+        fuse_d_calls: score the D step's pairs in one D call on their concatenation (True)
+            instead of one call per kind of pair (False, default). The same logits and
+            gradients, since it needs a D that :func:`scores_examples_independently` (no batch
+            or spectral norm); measured slower on a 2-core CPU with XLA (``bench/README.md``).
 
     Call ``compile(d_optimizer=..., g_optimizer=...)`` before ``fit``. Calling the model
     (``gan([embeddings, z])``) runs the generator. :meth:`sampler` is the EMA generator if there
     is one, else the generator.
 
     Raises:
-        ValueError: for an unknown ``augment`` policy, ``gradient_penalty`` or ``loss``, or
-            ``ema_decay`` outside [0, 1).
+        ValueError: for an unknown ``augment`` policy, ``gradient_penalty`` or ``loss``,
+            ``ema_decay`` outside [0, 1), or ``fuse_d_calls`` with a D that has batch or
+            spectral norm.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
                  z_dim: int = config.Z_DIM, seed: int = config.SEED, augment: str = "",
                  ema_decay: float | None = None, gradient_penalty: str | None = None,
-                 penalty_weight: float | None = None, loss: str = "bce", **kwargs):
+                 penalty_weight: float | None = None, loss: str = "bce",
+                 fuse_d_calls: bool = False, **kwargs):
         super().__init__(**kwargs)
         if gradient_penalty not in GRADIENT_PENALTIES:
             raise ValueError(f"gradient_penalty={gradient_penalty!r}; use None, 'r1' or 'ma_gp'.")
@@ -121,6 +149,10 @@ class TextGAN(keras.Model):
             DEFAULT_PENALTY_WEIGHT[gradient_penalty] if penalty_weight is None
             else penalty_weight))
         self.loss_kind = loss
+        if fuse_d_calls and not scores_examples_independently(discriminator):
+            raise ValueError("fuse_d_calls=True needs a discriminator without batch or "
+                             "spectral normalisation (its logits would depend on the batch).")
+        self.fuse_d_calls = bool(fuse_d_calls)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_generator = None
         if self.ema_decay is not None:
@@ -202,6 +234,22 @@ class TextGAN(keras.Model):
         return losses.matching_aware_discriminator_loss(
             real_right, real_wrong, fake_right, wrong_weights)
 
+    def discriminate(self, images, texts):
+        """D's training-mode logits on several (images, texts) groups of B pairs each.
+
+        Args:
+            images: list of float (B, S, S, 3) batches; texts: list of float (B, D) batches.
+
+        Returns:
+            list of float32 logits (B, 1), one per group: from one D call on the concatenated
+            groups if ``fuse_d_calls``, else from one call per group.
+        """
+        if not self.fuse_d_calls or len(images) == 1:
+            return [self.discriminator([x, t], training=True) for x, t in zip(images, texts)]
+        logits = self.discriminator([ops.concatenate(images, axis=0),
+                                     ops.concatenate(texts, axis=0)], training=True)
+        return ops.split(logits, len(images), axis=0)
+
     def discriminator_step(self, data):
         """One D update on a batch: only D's weights change. Returns the D-side numbers.
 
@@ -222,19 +270,20 @@ class TextGAN(keras.Model):
         real = self.augment(real)      # one draw for the real images (both real pairs) ...
         fake = self.augment(fake)      # ... and an independent one for the fakes
         with tf.GradientTape() as tape:
-            if self.gradient_penalty == "r1":
-                penalty, real_right = losses.r1_penalty(
-                    self.discriminator, real, text, gamma=self.penalty_weight,
-                    training=True, return_logits=True)
-            elif self.gradient_penalty == "ma_gp":
-                penalty, real_right = losses.matching_aware_gradient_penalty(
-                    self.discriminator, real, text, k=self.penalty_weight, p=6.0,
-                    training=True, return_logits=True)
-            else:
+            if self.gradient_penalty is None:    # the three kinds of pairs
                 penalty = tf.constant(0.0, "float32")
-                real_right = self.discriminator([real, text], training=True)
-            real_wrong = self.discriminator([real, wrong_text], training=True)
-            fake_right = self.discriminator([fake, text], training=True)
+                real_right, real_wrong, fake_right = self.discriminate(
+                    [real, real, fake], [text, wrong_text, text])
+            else:                                # real/right comes with the penalty
+                if self.gradient_penalty == "r1":
+                    penalty, real_right = losses.r1_penalty(
+                        self.discriminator, real, text, gamma=self.penalty_weight,
+                        training=True, return_logits=True)
+                else:
+                    penalty, real_right = losses.matching_aware_gradient_penalty(
+                        self.discriminator, real, text, k=self.penalty_weight, p=6.0,
+                        training=True, return_logits=True)
+                real_wrong, fake_right = self.discriminate([real, fake], [wrong_text, text])
             d_loss = self._d_adversarial_loss(real_right, real_wrong, fake_right, wrong_weights)
             total = (d_loss + penalty) / _num_replicas()   # the optimizer sums the replicas
             scaled = self.d_optimizer.scale_loss(total)     # x loss scale under float16
@@ -502,5 +551,6 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
     return history
 
 
-__all__ = ["TextGAN", "wrong_caption_pairs", "training_stream", "fit_gan", "tensorboard_available",
+__all__ = ["TextGAN", "wrong_caption_pairs", "scores_examples_independently", "training_stream",
+           "fit_gan", "tensorboard_available",
            "GRADIENT_PENALTIES", "GAN_LOSSES"]
