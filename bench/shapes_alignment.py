@@ -10,7 +10,7 @@ images; see tests/test_shapes.py).
     .venv/bin/python bench/shapes_alignment.py --minutes 10 --name recipe
 
 Prints one line per evaluation and a summary; writes ``bench/results/shapes_<name>.json``
-(the table of notebook 06 reads those files), or ``--json PATH``.
+after every evaluation (the table of notebook 06 reads those files), or ``--json PATH``.
 """
 from __future__ import annotations
 
@@ -90,8 +90,13 @@ def main(argv=None) -> dict:
     dataset = make_pipeline(train.images, table[train.image_ids], train.image_ids,
                             batch_size=args.batch_size).repeat()
 
-    history, start, step = [], time.perf_counter(), 0
-    budget_steps = args.steps or 10 ** 9
+    path = Path(args.json) if args.json else (Path(__file__).parent / "results" /
+                                              f"shapes_{args.name}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result = {"name": args.name,
+              "command": "python bench/shapes_alignment.py " + shlex.join(argv),
+              "recipe": recipe, "cpu_count": os.cpu_count(), "finished": False, "history": []}
+    start, step, budget_steps = time.perf_counter(), 0, args.steps or 10 ** 9
     while True:
         chunk = min(args.eval_every, budget_steps - step)
         gan.fit(dataset, epochs=1, steps_per_epoch=chunk, verbose=0)
@@ -99,25 +104,20 @@ def main(argv=None) -> dict:
         elapsed = time.perf_counter() - start
         images = gan.sampler.predict([table[val.image_ids], val_z], verbose=0, batch_size=256)
         acc = shapes.attribute_accuracy(images, val.attributes)
-        history.append({"step": step, "train_seconds": round(elapsed, 1), **acc})
+        result["history"].append({"step": step, "train_seconds": round(elapsed, 1), **acc})
         print(f"step {step:5d}  {elapsed / 60:5.1f} min  " + "  ".join(
             f"{k} {v:.3f}" for k, v in acc.items()), flush=True)
-        if step >= budget_steps or elapsed >= args.minutes * 60:
+        done = step >= budget_steps or elapsed >= args.minutes * 60
+        result.update(final=result["history"][-1], finished=done,
+                      load_average=[round(x, 2) for x in os.getloadavg()])
+        path.write_text(json.dumps(result, indent=2) + "\n")   # after every evaluation
+        if done:
             break
-    final = history[-1]
-    result = {"name": args.name,
-              "command": "python bench/shapes_alignment.py " + shlex.join(argv),
-              "recipe": recipe, "final": final, "history": history,
-              "load_average": [round(x, 2) for x in os.getloadavg()],
-              "cpu_count": os.cpu_count()}
+    final = result["final"]
     print(f"held-out captions, {len(val)} images: colour {final['colour']:.1%}, shape "
           f"{final['shape']:.1%}, size {final['size']:.1%}, position {final['position']:.1%} "
           f"after {final['step']} steps, {final['train_seconds'] / 60:.1f} min of training "
-          f"(load average {result['load_average']})")
-    path = Path(args.json) if args.json else (Path(__file__).parent / "results" /
-                                              f"shapes_{args.name}.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+          f"(load average {result['load_average']}); wrote {path}")
     return result
 
 

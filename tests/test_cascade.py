@@ -123,3 +123,13 @@ def test_load_default_prefers_the_students_own_cascade(saved_cascade, monkeypatc
     assert loaded.generator.count_params() > 0
     monkeypatch.setenv("TEXTGAN_OUTPUT_DIR", str(target / "nothing_here"))
     assert Cascade.load_default()[1].startswith("pretrained: ")
+
+
+def test_load_default_passes_over_a_smoke_run(saved_cascade, monkeypatch):
+    target = saved_cascade.parent / "smoke_outputs"
+    loaded = Cascade.load(saved_cascade)
+    Cascade(loaded.generator, loaded.superres, run_mode="smoke").save(target / "cascade")
+    assert json.loads((target / "cascade" / "cascade.json").read_text())["run_mode"] == "smoke"
+    monkeypatch.setenv("TEXTGAN_OUTPUT_DIR", str(target))
+    _, source = Cascade.load_default()
+    assert source.startswith("pretrained: ") and "smoke-mode test run: not used" in source

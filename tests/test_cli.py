@@ -35,6 +35,12 @@ def test_train_defaults_are_the_plain_model(calls):
     kw = calls[0]
     assert kw["data"] == "emoji" and kw["augment"] == "" and kw["ema_decay"] is None
     assert kw["gradient_penalty"] is None and kw["jit_compile"] == "auto"
+    assert kw["learning_rate"] == 2e-4
+
+
+def test_train_passes_the_learning_rate(calls):
+    assert cli.main(["train", "--lr", "6e-4"]) == 0
+    assert calls[0]["learning_rate"] == 6e-4
 
 
 def test_non_finite_loss_exits_1_with_the_message(monkeypatch, capsys):

@@ -12,8 +12,8 @@ weights and does not touch the repository's ``outputs/cascade``.
 """
 from __future__ import annotations
 
+import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -54,7 +54,11 @@ def lab(tmp_path_factory):
     from textgan_lib.models import build_generator, build_superres
 
     root = tmp_path_factory.mktemp("lab")
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:          # no stored outputs or counts: "ran" means ran now
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    (root / NOTEBOOK.name).write_text(json.dumps(notebook), encoding="utf-8")
     out_dir = root / "outputs"
     Cascade(build_generator(384, base_filters=8, text_features=16),
             build_superres(filters=8, num_blocks=1)).save(out_dir / "cascade")
@@ -65,6 +69,7 @@ def lab(tmp_path_factory):
     port, token = free_port(), uuid.uuid4().hex
     env = dict(os.environ, TEXTGAN_OUTPUT_DIR=str(out_dir), TEXTGAN_MODE="smoke",
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "run"),
+               JUPYTER_DATA_DIR=str(home / "data"),
                JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
     log = open(root / "jupyterlab.log", "w")
@@ -94,7 +99,8 @@ def lab(tmp_path_factory):
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop JupyterLab and its kernels (its own process group): SIGTERM, then SIGKILL."""
+    """Stop JupyterLab (its own process group): SIGTERM, then SIGKILL. On SIGTERM the server
+    shuts its kernels down; a kernel left behind by a SIGKILL exits when its parent is gone."""
     for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         try:
             os.killpg(process.pid, sig)
@@ -160,9 +166,18 @@ def test_demo_in_jupyterlab_draws_a_new_image(lab, tmp_path):
                 return state if state and state["ready"] and state["status"] == "idle" else None
 
             wait_for(page, kernel_idle, 120, "the notebook to open with an idle kernel")
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            state = wait_for(page, lambda: (lambda s: s if s and s["pending"] == 0 else None)(
-                kernel_idle()), RUN_ALL_TIMEOUT, "all cells to run")
+            # start "run all" without awaiting its promise (it resolves only when every cell
+            # has run), so that our own timeout applies and a failing cell is seen at once
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+            def all_run_or_error():
+                state = page.evaluate(_NOTEBOOK_STATE)
+                if state and state["errors"]:
+                    return state
+                idle = state and state["ready"] and state["status"] == "idle"
+                return state if idle and state["pending"] == 0 else None
+
+            state = wait_for(page, all_run_or_error, RUN_ALL_TIMEOUT, "all cells to run")
             assert state["errors"] == [], f"cells raised: {state['errors']}"
             print(f"\n[browser] ran {state['total']} code cells in "
                   f"{time.monotonic() - start:.1f} s")

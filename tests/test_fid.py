@@ -27,6 +27,14 @@ def test_frechet_distance_is_symmetric_for_non_commuting_covariances():
     d12 = fid.frechet_distance(np.zeros(4), s1, np.ones(4), s2)
     d21 = fid.frechet_distance(np.ones(4), s2, np.zeros(4), s1)
     assert d12 == pytest.approx(d21, rel=1e-9)
+    # Tr((S1 S2)^1/2) = sum of sqrt(eigenvalues of S1 S2) (real, >= 0 for PSD S1, S2); the
+    # tempting Tr(S1^1/2 S2^1/2) differs when S1 and S2 do not commute
+    cross = np.sum(np.sqrt(np.clip(np.linalg.eigvals(s1 @ s2).real, 0, None)))
+    expected = 4.0 + np.trace(s1) + np.trace(s2) - 2 * cross
+    assert d12 == pytest.approx(expected, rel=1e-6)
+    root = lambda m: (lambda w, v: (v * np.sqrt(np.clip(w, 0, None))) @ v.T)(*np.linalg.eigh(m))
+    wrong = 4.0 + np.trace(s1) + np.trace(s2) - 2 * np.trace(root(s1) @ root(s2))
+    assert abs(d12 - wrong) > 1e-3
     # 1-D sanity: N(0, 1) vs N(0, 4) -> (1 - 2)^2 = 1
     assert fid.frechet_distance([0.0], [[1.0]], [0.0], [[4.0]]) == pytest.approx(1.0)
 

@@ -33,13 +33,17 @@ class Cascade:
         text_model: the :class:`~textgan_lib.text.TextEncoder` model name (``None``: the
             offline MiniLM); the generator only understands the encoder it was trained with.
         encoder: an already loaded :class:`~textgan_lib.text.TextEncoder` (optional).
+        run_mode: the run mode it was trained in (``"smoke"``, ``"course"``, ``"full"``), if
+            known; saved in ``cascade.json``.
     """
 
-    def __init__(self, generator, superres, text_model: str | None = None, encoder=None):
+    def __init__(self, generator, superres, text_model: str | None = None, encoder=None,
+                 run_mode: str | None = None):
         self.generator = generator
         self.superres = superres
         self.text_model = text_model
         self._encoder = encoder
+        self.run_mode = run_mode
 
     @property
     def encoder(self):
@@ -80,7 +84,7 @@ class Cascade:
         self.generator.save(directory / GENERATOR_FILE)
         self.superres.save(directory / SUPERRES_FILE)
         meta = {"text_model": self.text_model, "base_size": config.BASE_SIZE,
-                "high_size": config.HIGH_SIZE, "z_dim": self.z_dim}
+                "high_size": config.HIGH_SIZE, "z_dim": self.z_dim, "run_mode": self.run_mode}
         (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         return directory
 
@@ -114,14 +118,16 @@ class Cascade:
             raise ValueError(
                 f"the cascade in {directory} could not be loaded ({type(error).__name__}: "
                 f"{error}). Train it again with `python -m textgan_lib train`.") from None
-        return cls(generator, superres, text_model=meta.get("text_model"), encoder=encoder)
+        return cls(generator, superres, text_model=meta.get("text_model"), encoder=encoder,
+                   run_mode=meta.get("run_mode"))
 
     @classmethod
     def load_default(cls, encoder=None) -> tuple["Cascade", str]:
         """The student's own cascade if one was trained, else the shipped pretrained one.
 
-        Looks in ``config.output_dir() / "cascade"`` (where ``textgan train`` and notebook 06
-        write) first, then in :data:`PRETRAINED_DIR`.
+        Looks in ``config.output_dir() / "cascade"`` (where ``textgan train`` writes) first,
+        then in :data:`PRETRAINED_DIR`. A cascade of a ``smoke``-mode run (a few steps: a test,
+        not a model) is passed over for the pretrained one, and ``source`` says so.
 
         Returns:
             ``(cascade, source)``: ``source`` is ``"trained"`` or ``"pretrained"``, followed by
@@ -132,10 +138,18 @@ class Cascade:
             ValueError: if the one found cannot be loaded.
         """
         own = config.output_dir() / "cascade"
+        note = ""
         if (own / META_FILE).is_file():
-            return cls.load(own, encoder=encoder), f"trained: {own}"
+            try:
+                smoke = json.loads((own / META_FILE).read_text()).get("run_mode") == "smoke"
+            except ValueError:
+                smoke = False          # let load() report the broken file
+            if not smoke:
+                return cls.load(own, encoder=encoder), f"trained: {own}"
+            note = f" ({own} holds a smoke-mode test run: not used)"
         if (PRETRAINED_DIR / META_FILE).is_file():
-            return cls.load(PRETRAINED_DIR, encoder=encoder), f"pretrained: {PRETRAINED_DIR}"
+            return (cls.load(PRETRAINED_DIR, encoder=encoder),
+                    f"pretrained: {PRETRAINED_DIR}{note}")
         raise FileNotFoundError(
             f"no trained cascade in {own} and no pretrained one in {PRETRAINED_DIR}. Train one "
             "with `python -m textgan_lib train` (see README.md: Quickstart).")
@@ -293,7 +307,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
         report["superres"] = {"model": "bicubic (no training: shapes are drawn at 32 px)"}
     report["seconds"]["superres"] = round(time.perf_counter() - clock, 1)
 
-    cascade = Cascade(gan.sampler, superres, text_model=None, encoder=encoder)
+    cascade = Cascade(gan.sampler, superres, text_model=None, encoder=encoder, run_mode=cfg.mode)
     cascade.save(out_dir / "cascade")
     captions = [val_captions[i] for i in picks]
     base, high = cascade.generate(captions, seed=config.SEED)
