@@ -19,8 +19,8 @@ from . import config
 GENERATOR_FILE = "generator.keras"
 SUPERRES_FILE = "superres.keras"
 META_FILE = "cascade.json"
-#: The pretrained cascade shipped with the course (``bench/pretrain.py`` makes it; README states
-#: the command, time, hardware and FID).
+#: The pretrained cascade shipped with the course (``data/pretrained/README.md`` gives the command
+#: that made it; README.md's "Pretrained cascade" the time, hardware and FID).
 PRETRAINED_DIR = config.DATA_DIR / "pretrained"
 
 
