@@ -38,13 +38,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--ca", type=int, choices=[0, 1], help="conditioning augmentation")
     parser.add_argument("--d-fusion", choices=["concat", "projection"])
     parser.add_argument("--base-filters", type=int, help="G and D")
+    parser.add_argument("--d-filters", type=int, help="D only (after --base-filters)")
     parser.add_argument("--lr", type=float, help="Adam learning rate of G and D")
     parser.add_argument("--standardize", type=int, choices=[0, 1], help="standardise text")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, help="images per step (default: the recipe's)")
     parser.add_argument("--augment", help='DiffAugment policy, e.g. "cutout"; "" for none')
     parser.add_argument("--ema", type=float, help="EMA decay of G; 0 for no EMA")
     parser.add_argument("--gp", choices=["none", "r1", "ma_gp"])
     parser.add_argument("--loss", choices=["bce", "hinge"])
+    parser.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
+                        help="XLA compilation of the train step (auto: off on a CPU)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", default=None, help="default bench/results/shapes_<name>.json")
     args = parser.parse_args(argv)
@@ -62,7 +65,7 @@ def main(argv=None) -> dict:
     overrides = {("generator", "fusion"): args.fusion, ("discriminator", "fusion"): args.d_fusion,
                  ("generator", "conditioning_augmentation"): None if args.ca is None else bool(args.ca),
                  ("generator", "base_filters"): args.base_filters,
-                 ("discriminator", "base_filters"): args.base_filters,
+                 ("discriminator", "base_filters"): args.d_filters or args.base_filters,
                  ("gan", "augment"): args.augment, ("gan", "loss"): args.loss}
     for (part, key), value in overrides.items():
         if value is not None:
@@ -73,6 +76,8 @@ def main(argv=None) -> dict:
         recipe["gan"]["gradient_penalty"] = None if args.gp == "none" else args.gp
     if args.lr is not None:
         recipe["learning_rate"] = args.lr
+    if args.batch_size is not None:
+        recipe["batch_size"] = args.batch_size
     if args.standardize is not None:
         recipe["standardize_text"] = bool(args.standardize)
 
@@ -86,9 +91,10 @@ def main(argv=None) -> dict:
                              seed=args.seed + 1)
     val_z = np.random.default_rng(args.seed).normal(size=(len(val), config.Z_DIM)).astype("float32")
     gan = recipes.build_gan(recipe, encoder.dim,
-                            text_stats=text_statistics(table[np.unique(train.image_ids)]))
+                            text_stats=text_statistics(table[np.unique(train.image_ids)]),
+                            jit_compile={"auto": "auto", "on": True, "off": False}[args.jit])
     dataset = make_pipeline(train.images, table[train.image_ids], train.image_ids,
-                            batch_size=args.batch_size).repeat()
+                            batch_size=recipe["batch_size"]).repeat()
 
     path = Path(args.json) if args.json else (Path(__file__).parent / "results" /
                                               f"shapes_{args.name}.json")

@@ -13,7 +13,9 @@ def test_shapes_recipe_builds_small_standardising_networks():
     assert "text_standardize" in names and "conditioning_augmentation" in names
     assert "text_standardize" in [layer.name for layer in gan.discriminator.layers]
     assert gan.ema_decay == 0.99 and gan.ema_generator is not None
-    assert float(gan.g_optimizer.learning_rate) == pytest.approx(6e-4)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(2e-3)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(2e-3)
+    assert recipes.SHAPES["batch_size"] == 32 and recipes.EMOJI["batch_size"] == 64
     assert gan.generator.get_layer("to_rgb").kernel.shape == (3, 3, 16, 3)   # base_filters 16
 
 

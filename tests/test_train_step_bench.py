@@ -2,8 +2,6 @@
 compute the same losses and the same updates from the same batch, noise and weights (issue 7)."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,16 +11,7 @@ import tensorflow as tf
 from textgan_lib.models import build_discriminator, build_generator
 from textgan_lib.training import TextGAN, scores_examples_independently
 
-REPO = Path(__file__).resolve().parents[1]
 TEXT_DIM, Z_DIM, SIZE, BATCH = 384, 128, 16, 8
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_train_step",
-                                                  REPO / "bench" / "train_step.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _nets(**d_options):
@@ -49,8 +38,8 @@ def _state(*models):
 
 
 @pytest.mark.parametrize("jit", [False, True], ids=["eager", "xla"])
-def test_baseline_and_textgan_compute_the_same_step(jit):
-    bench = _bench()
+def test_baseline_and_textgan_compute_the_same_step(jit, load_bench):
+    bench = load_bench("train_step")
     batch, (noise_d, noise_g) = _batch(), _noise()
     g_base, d_base = _nets()
     g_ours, d_ours = _nets()
@@ -122,8 +111,8 @@ def test_fusion_only_where_d_scores_examples_independently():
     assert not TextGAN(g, d, z_dim=Z_DIM).fuse_d_calls
 
 
-def test_flop_count_of_the_layers():
-    bench = _bench()
+def test_flop_count_of_the_layers(load_bench):
+    bench = load_bench("train_step")
     g, d = _nets()
     d_rows = {r["name"]: r for r in bench.matmul_layers(d)}
     # 16 px: down8 conv 4x4, 3 -> 32 channels, 8x8 outputs; fed by the image input (0)
