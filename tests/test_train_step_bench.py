@@ -2,7 +2,6 @@
 compute the same losses and the same updates from the same batch, noise and weights (issue 7)."""
 from __future__ import annotations
 
-
 import keras
 import numpy as np
 import pytest
