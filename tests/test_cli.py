@@ -30,12 +30,41 @@ def test_train_passes_data_and_gan_options(calls, monkeypatch):
     assert os.environ["TEXTGAN_MODE"] == "smoke"
 
 
-def test_train_defaults_are_the_plain_model(calls):
+def test_train_defaults_to_the_data_sets_recipe(calls):
+    from textgan_lib import recipes
+
     assert cli.main(["train"]) == 0
+    assert calls[0]["data"] == "emoji" and calls[0]["recipe"] is recipes.EMOJI
+    assert calls[0]["jit_compile"] == "auto"
+    assert cli.main(["train", "--data", "shapes"]) == 0
+    assert calls[1]["recipe"] is recipes.SHAPES
+    assert cli.main(["train", "--recipe", "emoji", "--epochs", "5"]) == 0
+    assert calls[2]["recipe"] is recipes.EMOJI and calls[2]["epochs"] == 5
+
+
+def test_recipe_plain_is_the_skeleton(calls):
+    assert cli.main(["train", "--recipe", "plain"]) == 0
     kw = calls[0]
-    assert kw["data"] == "emoji" and kw["augment"] == "" and kw["ema_decay"] is None
-    assert kw["gradient_penalty"] is None and kw["jit_compile"] == "auto"
-    assert kw["learning_rate"] == 2e-4
+    assert "recipe" not in kw and kw["data"] == "emoji" and kw["augment"] == ""
+    assert kw["ema_decay"] is None and kw["gradient_penalty"] is None and kw["loss"] == "bce"
+    assert kw["learning_rate"] == 2e-4 and kw["jit_compile"] == "auto"
+    assert kw["generator_options"] == {"fusion": "concat", "conditioning_augmentation": False}
+    assert kw["discriminator_options"] == {"fusion": "concat", "spectral_norm": False}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--recipe", "emoji", "--lr", "1e-3"], "--recipe emoji fixes the model; drop --lr"),
+    (["--recipe", "shapes"], "--recipe shapes is measured on --data shapes"),
+    (["--epochs", "0"], "--epochs must be a positive whole number, got 0"),
+    (["--batch-size", "-4"], "--batch-size must be a positive whole number, got -4"),
+    (["--recipe", "plain", "--lr", "0"], "--lr must be > 0"),
+])
+def test_contradictory_or_bad_train_options_exit_2_before_training(calls, capsys, argv,
+                                                                   message):
+    assert cli.main(["train", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("textgan train: ") and message in err and err.count("\n") == 1
+    assert calls == []
 
 
 def test_train_passes_the_learning_rate(calls):

@@ -93,7 +93,7 @@ def test_film_starts_as_identity_and_then_uses_the_text():
 
 # --------------------------------------------------------------------------- generators
 @pytest.mark.parametrize("fusion, ca", [("concat", False), ("concat", True), ("film", False),
-                                        ("film", True)])
+                                        ("film", True), ("concat_film", False)])
 def test_generator_variants_shapes_range_and_text_dependence(fusion, ca):
     keras.utils.set_random_seed(0)
     g = build_generator(TEXT_DIM, Z_DIM, image_size=SIZE, base_filters=4, text_features=6,
@@ -116,6 +116,28 @@ def test_film_generator_feeds_text_to_every_block():
     assert films == ["up8_film", "up16_film", "up32_film"]
     # z alone makes the 4x4 map: the projection's input has z_dim features
     assert g.get_layer("project").kernel.shape[0] == Z_DIM
+
+
+def test_concat_film_generator_takes_the_text_into_the_layout_and_every_block():
+    g = build_generator(TEXT_DIM, Z_DIM, image_size=32, base_filters=4, text_features=6,
+                        fusion="concat_film")
+    films = [layer.name for layer in g.layers if isinstance(layer, FiLM)]
+    assert films == ["up8_film", "up16_film", "up32_film"]
+    assert g.get_layer("project").kernel.shape[0] == Z_DIM + 6       # [text code, z]
+    rng = np.random.default_rng(0)
+    e = rng.normal(size=(2, TEXT_DIM)).astype("float32")
+    out = np.asarray(g([e, np.zeros((2, Z_DIM), "float32")], training=False))
+    # z = 0 still makes an image with spatial structure that depends on the caption
+    assert out[0].std() > 1e-4 and np.abs(out[0] - out[1]).max() > 1e-4
+
+
+def test_conditioning_augmentation_kl_weight_option():
+    g = build_generator(TEXT_DIM, Z_DIM, image_size=SIZE, base_filters=4, text_features=6,
+                        conditioning_augmentation=True, kl_weight=0.25)
+    assert g.get_layer("conditioning_augmentation").kl_weight == 0.25
+    g = build_generator(TEXT_DIM, Z_DIM, image_size=SIZE, base_filters=4, text_features=8,
+                        conditioning_augmentation=True)
+    assert g.get_layer("conditioning_augmentation").kl_weight == 2.0 / 8
 
 
 def test_transposed_upsampling_option():

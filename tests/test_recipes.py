@@ -29,3 +29,14 @@ def test_emoji_recipe_does_not_standardise_and_recipes_are_not_mutated():
     gan = recipes.build_gan(recipes.EMOJI, 384)
     assert "text_standardize" not in [layer.name for layer in gan.generator.layers]
     assert gan.augment_policy and repr(recipes.EMOJI) == before
+
+
+def test_emoji_recipe_puts_the_caption_into_the_layout_and_adds_an_l1_term():
+    gan = recipes.build_gan(recipes.EMOJI, 384)
+    names = [layer.name for layer in gan.generator.layers]
+    assert "concat_text_z" in names and "up8_film" in names          # both ways in
+    assert "conditioning_augmentation" not in names
+    assert gan.reconstruction_weight == recipes.EMOJI["gan"]["reconstruction_weight"] > 0
+    old = recipes.build_gan(recipes.EMOJI_PREVIOUS, 384)
+    assert old.reconstruction_weight == 0.0
+    assert "conditioning_augmentation" in [layer.name for layer in old.generator.layers]

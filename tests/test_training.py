@@ -375,3 +375,17 @@ def test_mirrored_strategy_splits_the_global_batch_over_two_cpus(tmp_path):
     assert result["in_sync"] and result["ema_in_sync"] and result["finite"]
     assert all(np.isfinite(v) for v in result["history"].values())
     assert 0.0 < result["history"]["d_real"] < 1.0
+
+
+def test_reconstruction_term_adds_lambda_times_l1_to_g_loss():
+    gan = _options_gan(d_opt=keras.optimizers.SGD(0.0), reconstruction_weight=10.0)
+    _zero_logit_head(gan)                               # D: logit 0 -> adversarial part ln 2
+    rgb = gan.generator.get_layer("to_rgb")
+    rgb.set_weights([np.zeros_like(w) for w in rgb.get_weights()])     # G draws 0 everywhere
+    history = gan.fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
+    first = next(iter(_dataset()))["image"].numpy()
+    assert history["g_l1"][0] == pytest.approx(np.abs(first).mean(), abs=1e-6)
+    assert history["g_loss"][0] == pytest.approx(LN2 + 10.0 * np.abs(first).mean(), abs=1e-5)
+    with pytest.raises(ValueError, match="reconstruction_weight"):
+        _options_gan(reconstruction_weight=-1.0)
+    assert "g_l1" not in _gan().fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0).history

@@ -11,7 +11,8 @@ Taught in ``02_generator`` (used again in ``06_training``).
   between small (``size`` x ``size``) area-averaged thumbnails, so colour and layout count and
   fine detail does not. Chance level is 1 / K.
 
-Both take images as float arrays in [-1, 1], NHWC.
+Both take images as float arrays in [-1, 1], NHWC. :func:`code_channel_report` asks the same
+question one step earlier: how much a conditioning-augmentation code can carry about its caption.
 """
 from __future__ import annotations
 
@@ -169,5 +170,45 @@ def steering_report(generator, embeddings, z, real) -> dict:
             "top-1 matching": matching_accuracy(images, real)}
 
 
+def code_channel_report(mu, sigma, num_samples: int = 400, seed: int = 0) -> dict:
+    """How much a conditioning-augmentation code c ~ N(mu(e), sigma(e)^2) says about its caption.
+
+    Taught in ``02_generator`` and ``06_training``. Treat each of the C code dimensions as a
+    Gaussian channel: the caption's signal is mu (its variance across captions, per dimension),
+    the noise is the sampled sigma * eps. Per dimension the signal-to-noise ratio is
+    ``snr_j = Var_captions(mu_j) / mean(sigma_j^2)``, and such a channel carries at most
+    ``0.5 * log2(1 + snr_j)`` bits (Shannon): summed over the dimensions, an upper bound on what
+    one sampled code can tell the generator about which caption it came from. Telling N
+    captions apart needs log2(N) bits.
+
+    Args:
+        mu, sigma: float (N, C), the code's mean and standard deviation for N captions.
+        num_samples: captions drawn for the identification test.
+        seed: seed of that draw and of the codes' noise.
+
+    Returns:
+        dict: ``mean_sigma``; ``median_snr``; ``capacity_bits`` (the bound above);
+        ``bits_needed`` (log2 N); ``identified``: the share of sampled codes whose most likely
+        caption (the highest Gaussian likelihood among all N) is the one they were drawn
+        from (1 / N by chance).
+    """
+    mu = np.asarray(mu, np.float64)
+    sigma = np.asarray(sigma, np.float64)
+    if mu.ndim != 2 or mu.shape != sigma.shape or len(mu) < 2 or np.any(sigma <= 0):
+        raise ValueError(f"mu and sigma must be (N >= 2, C) with sigma > 0, got {mu.shape} and "
+                         f"{sigma.shape}.")
+    snr = mu.var(axis=0) / np.mean(sigma ** 2, axis=0)
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(mu), min(num_samples, len(mu)), replace=False)
+    codes = mu[rows] + sigma[rows] * rng.standard_normal((len(rows), mu.shape[1]))
+    # log-likelihood of each code under every caption's Gaussian (constants dropped)
+    loglik = -(((codes[:, None, :] - mu[None]) / sigma[None]) ** 2).sum(-1) / 2
+    loglik -= np.log(sigma).sum(-1)[None]
+    return {"mean_sigma": float(sigma.mean()), "median_snr": float(np.median(snr)),
+            "capacity_bits": float(0.5 * np.log2(1.0 + snr).sum()),
+            "bits_needed": float(np.log2(len(mu))),
+            "identified": float(np.mean(loglik.argmax(axis=1) == rows))}
+
+
 __all__ = ["caption_variance_share", "matching_accuracy", "pairwise_matching", "thumbnails",
-           "caption_noise_grid", "steering_report"]
+           "caption_noise_grid", "steering_report", "code_channel_report"]

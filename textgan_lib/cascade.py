@@ -179,6 +179,21 @@ DATA_SETS = ("emoji", "shapes")
 SHAPES_TRAIN_IMAGES = 4096
 
 
+def _compare_recognizability(cascade: Cascade, encoder) -> dict:
+    """R@1, sharpness and FID (:mod:`textgan_lib.recognizability`) of ``cascade`` and of the
+    shipped pretrained cascade, for the main job's last lines."""
+    from . import fid, recognizability as rec
+
+    network = fid.load_feature_network()
+    extractor = fid.feature_extractor(network)
+    sets = rec.evaluation_sets(encoder)
+    out = {"this run": rec.score_generator(cascade.generator, sets, network, extractor)}
+    if (PRETRAINED_DIR / META_FILE).is_file():
+        shipped = Cascade.load(PRETRAINED_DIR, encoder=encoder)
+        out["shipped cascade"] = rec.score_generator(shipped.generator, sets, network, extractor)
+    return out
+
+
 def _load_training_data(data: str, cfg, encoder, num_samples: int):
     """``(train_images uint8 (N, S, S, 3), train_embeddings, train_ids, val_images,
     val_captions, val_attributes or None, picks)`` for ``data`` (128 px for emoji, 32 px for
@@ -209,7 +224,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                   ema_decay: float | None = None, gradient_penalty: str | None = None,
                   loss: str = "bce", generator_options: dict | None = None,
                   discriminator_options: dict | None = None, jit_compile="auto",
-                  learning_rate: float = 2e-4) -> dict:
+                  learning_rate: float = 2e-4, recipe: dict | None = None) -> dict:
     """The main job: train the base GAN and the super-resolution stage.
 
     Taught in ``06_training`` (``textgan train``). ``data="emoji"`` (default) trains on the
@@ -237,6 +252,10 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
             ``{"fusion": "film", "conditioning_augmentation": True}``).
         jit_compile: passed to ``compile`` (XLA).
         learning_rate: Adam learning rate of both networks (beta_1 0.5, as DCGAN).
+        recipe: a recipe of :mod:`textgan_lib.recipes` (e.g. ``recipes.EMOJI``). When given, it
+            decides the networks, the GAN options, the learning rate, the batch size (unless
+            ``batch_size`` is given) and the SR network (its ``"superres"`` part), and the
+            option arguments above are ignored; the run mode still decides how long.
 
     Returns:
         the report as a dict.
@@ -245,10 +264,12 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
         ValueError: for an unknown ``data``.
         textgan_lib.callbacks.NonFiniteLossError: the GAN's losses became non-finite.
     """
-    from .models import build_discriminator, build_generator, build_superres
+    from .models import build_superres
+    from .models.blocks import text_statistics
     from .models.superres import fit_superres
+    from .recipes import build_gan
     from .text import TextEncoder
-    from .training import TextGAN, fit_gan
+    from .training import fit_gan
     from .viz import comparison_grid
 
     if data not in DATA_SETS:
@@ -258,11 +279,19 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     out_dir.mkdir(parents=True, exist_ok=True)
     config.set_seed()
     epochs = cfg.gan_epochs if epochs is None else int(epochs)
-    batch_size = cfg.batch_size if batch_size is None else int(batch_size)
-    options = {"augment": augment, "ema_decay": ema_decay, "learning_rate": learning_rate,
-               "gradient_penalty": gradient_penalty, "loss": loss,
-               "generator": dict(generator_options or {}),
-               "discriminator": dict(discriminator_options or {})}
+    if recipe is None:
+        recipe = {"generator": dict(generator_options or {}),
+                  "discriminator": dict(discriminator_options or {}),
+                  "learning_rate": learning_rate, "batch_size": cfg.batch_size,
+                  "gan": {"augment": augment, "ema_decay": ema_decay,
+                          "gradient_penalty": gradient_penalty, "loss": loss}}
+    recipe = json.loads(json.dumps(recipe))
+    batch_size = recipe.get("batch_size", cfg.batch_size) if batch_size is None else int(batch_size)
+    learning_rate = recipe["learning_rate"]
+    options = {**recipe["gan"], "learning_rate": learning_rate,
+               "standardize_text": bool(recipe.get("standardize_text")),
+               "generator": recipe["generator"], "discriminator": recipe["discriminator"],
+               "superres": recipe.get("superres", {})}
     report = {"mode": cfg.mode, "data": data, "config": asdict(cfg), "gan_options": options,
               "gan_epochs": epochs, "batch_size": batch_size, "seconds": {}}
     start = clock = time.perf_counter()
@@ -275,27 +304,27 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
           f"{len(val_captions)} validation captions, text embeddings {train_embeddings.shape}")
 
     clock = time.perf_counter()
-    gan = TextGAN(build_generator(encoder.dim, **options["generator"]),
-                  build_discriminator(encoder.dim, **options["discriminator"]),
-                  augment=augment, ema_decay=ema_decay, gradient_penalty=gradient_penalty,
-                  loss=loss)
-    gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
-                jit_compile=jit_compile)
+    stats = (text_statistics(train_embeddings[np.unique(train_ids, return_index=True)[1]])
+             if recipe.get("standardize_text") else None)
+    gan = build_gan(recipe, encoder.dim, text_stats=stats, jit_compile=jit_compile)
     grid_captions = [val_captions[i] for i in picks[:8]]
     print(f"[textgan] training the base GAN ({config.BASE_SIZE} px) for {epochs} epochs")
     history = fit_gan(gan, train_images, train_embeddings, train_ids, epochs=epochs,
                       batch_size=batch_size, steps_per_epoch=cfg.max_steps_per_epoch,
                       out_dir=out_dir, sample_embeddings=encoder.encode(grid_captions),
                       sample_captions=grid_captions, image_size=config.BASE_SIZE,
-                      setup={"data": data, "learning_rate": learning_rate}, verbose=verbose)
+                      setup={"data": data, "learning_rate": learning_rate,
+                             "generator": recipe["generator"],
+                             "discriminator": recipe["discriminator"]},
+                      verbose=verbose)
     report["gan_final"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     report["seconds"]["gan"] = round(time.perf_counter() - clock, 1)
 
     clock = time.perf_counter()
     if data == "emoji":
-        superres = build_superres(config.SR_SCALE)
-        print(f"[textgan] training super-resolution x{config.SR_SCALE} for {cfg.sr_steps} "
+        superres = build_superres(config.SR_SCALE, **options["superres"])
+        print(f"[textgan] training super-resolution x{config.SR_SCALE} "
+              f"({superres.count_params():,} parameters) for {cfg.sr_steps} "
               "steps on random 16x16 low-res patches")
         fit_superres(superres, train_images, scale=config.SR_SCALE, steps=cfg.sr_steps,
                      epochs=4 if cfg.sr_steps % 4 == 0 else 1, verbose=verbose)
@@ -323,6 +352,8 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
         all_base, _ = cascade.generate(val_captions, seed=config.SEED)
         report["val_attribute_accuracy"] = attribute_accuracy(all_base, val_attributes)
         report["val_attribute_accuracy"]["n"] = len(val_captions)
+    if data == "emoji":
+        report["recognizability"] = _compare_recognizability(cascade, encoder)
     report["seconds"]["total"] = round(time.perf_counter() - start, 1)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
 
@@ -331,6 +362,10 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
         print(f"[textgan] super-resolution on {sr['n']} validation images: "
               f"PSNR {sr['psnr_model']:.2f} dB vs bicubic {sr['psnr_bicubic']:.2f} dB "
               f"(gain {sr['psnr_gain']:+.2f} dB)")
+        for name, r in report["recognizability"].items():
+            print(f"[textgan] {name}: R@1 {r['r1_train']:.3f} on {r['n_train']} training "
+                  f"captions, {r['r1_val']:.3f} on {r['n_val']} held-out (chance 0.01), "
+                  f"sharpness {r['sharpness']:.3f}, FID {r['fid_val']:.2f}")
     else:
         acc = report["val_attribute_accuracy"]
         print(f"[textgan] attribute accuracy on {acc['n']} images of "

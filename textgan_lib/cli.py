@@ -13,6 +13,10 @@ from pathlib import Path
 
 from . import config
 
+RECIPES = ("emoji", "shapes", "plain")
+MODEL_FLAGS = ("augment", "ema", "gp", "loss", "lr", "g_fusion", "ca", "d_fusion",
+               "spectral_norm")
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textgan", description=__doc__.splitlines()[0])
@@ -29,21 +33,29 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="output directory (default: outputs/)")
     train.add_argument("--epochs", type=int, help="GAN epochs (default: the run mode's)")
     train.add_argument("--batch-size", type=int, help="default: the run mode's")
-    train.add_argument("--augment", default="",
+    train.add_argument("--recipe", choices=RECIPES,
+                       help="the measured recipe of textgan_lib.recipes (default: the data set's, "
+                            "emoji or shapes; 'plain' is the GAN-INT-CLS skeleton, whose "
+                            "options the flags below set)")
+    model = train.add_argument_group(
+        "model options", "build the model from these instead of a recipe (with --recipe plain, "
+        "the default when any of them is given)")
+    model.add_argument("--augment", default=None,
                        help='DiffAugment policy, e.g. "color,translation,cutout" (default none)')
-    train.add_argument("--ema", type=float, metavar="DECAY",
+    model.add_argument("--ema", type=float, metavar="DECAY",
                        help="keep an EMA generator with this decay (e.g. 0.999)")
-    train.add_argument("--gp", choices=("r1", "ma_gp"), help="gradient penalty on D")
-    train.add_argument("--loss", choices=("bce", "hinge"), default="bce")
-    train.add_argument("--lr", type=float, default=2e-4,
+    model.add_argument("--gp", choices=("r1", "ma_gp"), help="gradient penalty on D")
+    model.add_argument("--loss", choices=("bce", "hinge"))
+    model.add_argument("--lr", type=float,
                        help="Adam learning rate of G and D (default 2e-4, as DCGAN)")
-    train.add_argument("--g-fusion", choices=("concat", "film"), default="concat",
-                       help="generator text fusion")
-    train.add_argument("--ca", action="store_true",
+    model.add_argument("--g-fusion", choices=("concat", "film", "concat_film"),
+                       help="generator text fusion (default concat)")
+    model.add_argument("--ca", action="store_true", default=None,
                        help="conditioning augmentation in the generator (StackGAN)")
-    train.add_argument("--d-fusion", choices=("concat", "projection"), default="concat",
-                       help="discriminator text fusion")
-    train.add_argument("--spectral-norm", action="store_true", help="spectral norm in D")
+    model.add_argument("--d-fusion", choices=("concat", "projection"),
+                       help="discriminator text fusion (default concat)")
+    model.add_argument("--spectral-norm", action="store_true", default=None,
+                       help="spectral norm in D")
     train.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"),
                        default="float32", help="Keras dtype policy (mixed_*: on a GPU/TPU)")
     train.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
@@ -61,7 +73,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _resolve_recipe(args):
+    """The recipe dict ``--recipe`` names (None: build from the model flags), or a one-line
+    error message (str) for a contradictory command line."""
+    from . import recipes
+
+    given = [f"--{name.replace('_', '-')}" for name in MODEL_FLAGS
+             if getattr(args, name) is not None]
+    name = args.recipe or ("plain" if given else args.data)
+    if name != "plain" and given:
+        return (f"--recipe {name} fixes the model; drop {', '.join(given)} (or use "
+                "--recipe plain with the model options)")
+    if name != "plain" and name != args.data:
+        return (f"--recipe {name} is measured on --data {name}, not --data {args.data}; "
+                f"add --data {name}")
+    return None if name == "plain" else {"emoji": recipes.EMOJI, "shapes": recipes.SHAPES}[name]
+
+
 def _train(args) -> int:
+    recipe = _resolve_recipe(args)
+    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            recipe = f"{flag} must be a positive whole number, got {value}"
+    if args.lr is not None and not args.lr > 0:
+        recipe = f"--lr must be > 0, got {args.lr}"
+    if isinstance(recipe, str):
+        print(f"textgan train: {recipe}", file=sys.stderr)
+        return 2
+    config.import_tensorflow()  # without TensorFlow's C++ start-up log lines
     import keras
 
     from .callbacks import NonFiniteLossError
@@ -71,15 +110,21 @@ def _train(args) -> int:
         os.environ["TEXTGAN_MODE"] = args.mode
     if args.precision != "float32":
         keras.mixed_precision.set_global_policy(args.precision)
+    jit = {"auto": "auto", "on": True, "off": False}[args.jit]
     try:
-        train_cascade(
-            out_dir=args.out, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
-            augment=args.augment, ema_decay=args.ema, gradient_penalty=args.gp, loss=args.loss,
-            generator_options={"fusion": args.g_fusion, "conditioning_augmentation": args.ca},
-            discriminator_options={"fusion": args.d_fusion,
-                                   "spectral_norm": args.spectral_norm},
-            jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
-            learning_rate=args.lr)
+        if recipe is not None:
+            train_cascade(out_dir=args.out, data=args.data, epochs=args.epochs,
+                          batch_size=args.batch_size, recipe=recipe, jit_compile=jit)
+        else:
+            train_cascade(
+                out_dir=args.out, data=args.data, epochs=args.epochs,
+                batch_size=args.batch_size, augment=args.augment or "", ema_decay=args.ema,
+                gradient_penalty=args.gp, loss=args.loss or "bce",
+                generator_options={"fusion": args.g_fusion or "concat",
+                                   "conditioning_augmentation": bool(args.ca)},
+                discriminator_options={"fusion": args.d_fusion or "concat",
+                                       "spectral_norm": bool(args.spectral_norm)},
+                jit_compile=jit, learning_rate=args.lr or 2e-4)
     except NonFiniteLossError as error:
         print(f"textgan train: {error}", file=sys.stderr)
         return 1
@@ -91,9 +136,9 @@ def _train(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    config.import_tensorflow()  # without TensorFlow's C++ start-up log lines
     if args.command == "train":
         return _train(args)
+    config.import_tensorflow()  # without TensorFlow's C++ start-up log lines
 
     if not args.caption.strip():
         print("textgan generate: the caption is empty; try e.g. \"red apple\".", file=sys.stderr)

@@ -313,6 +313,23 @@ def matching_aware_gradient_penalty(discriminator, images, text, k: float = 2.0,
     return (penalty, logits) if return_logits else penalty
 
 
+def reconstruction_loss(fake, real):
+    """Mean absolute error between generated and real images (pix2pix's L1 term).
+
+    Taught in ``06_training``. Isola et al. (2017) add lambda * L1(G(x, z), y) to the GAN loss
+    when every input has one target image: the L1 term fixes the low frequencies (where things
+    are, their colours) and the adversarial term the high ones (edges, texture), which L1
+    alone blurs. Here the input is a caption and y its emoji.
+
+    Args:
+        fake, real: float (B, H, W, C) in the same value range ([-1, 1] in the course).
+
+    Returns:
+        float32 scalar: the mean over the batch, pixels and channels of |fake - real|.
+    """
+    return ops.mean(ops.abs(_as_float32(fake) - _as_float32(real)))
+
+
 def kl_conditioning_augmentation(mu, log_sigma):
     """KL divergence of conditioning augmentation (StackGAN, Zhang et al., 2017, eq. 3).
 
@@ -343,6 +360,7 @@ def kl_conditioning_augmentation(mu, log_sigma):
 __all__ = [
     "bce_with_logits",
     "kl_conditioning_augmentation",
+    "reconstruction_loss",
     "discriminator_loss",
     "generator_loss",
     "matching_aware_discriminator_loss",

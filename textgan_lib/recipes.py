@@ -26,8 +26,9 @@ SHAPES = {
     "gan": {"ema_decay": 0.99, "augment": "", "gradient_penalty": None, "loss": "bce"},
 }
 
-#: Emoji, 32 px base: the pretrained cascade's base GAN (``data/pretrained``).
-EMOJI = {
+#: Emoji, 32 px base: the previous pretrained cascade's base GAN (wave 1; kept as the baseline
+#: ``data/pretrained/previous``): FiLM + conditioning augmentation, no reconstruction term.
+EMOJI_PREVIOUS = {
     "generator": {"fusion": "film", "conditioning_augmentation": True},
     "discriminator": {"fusion": "concat"},
     "standardize_text": False,
@@ -35,6 +36,23 @@ EMOJI = {
     "batch_size": 64,
     "gan": {"ema_decay": 0.99, "augment": "translation,cutout", "gradient_penalty": None,
             "loss": "bce"},
+}
+
+
+#: Emoji, 32 px base: the shipped cascade's base GAN (``data/pretrained``). The caption enters
+#: twice (concatenated with z before the 4x4 projection, and modulating every block); no
+#: conditioning augmentation (its sampled code drowns a caption that has a single image); a
+#: pix2pix L1 term beside the matching-aware adversarial loss (each caption has one image).
+EMOJI = {
+    "generator": {"fusion": "concat_film", "conditioning_augmentation": False},
+    "discriminator": {"fusion": "concat"},
+    "standardize_text": False,
+    "learning_rate": 6e-4,
+    "batch_size": 64,
+    "gan": {"ema_decay": 0.99, "augment": "translation,cutout", "gradient_penalty": None,
+            "loss": "bce", "reconstruction_weight": 10.0},
+    # the x4 SR network (``models.build_superres``): EDSR-style, 64 channels, 5 residual blocks
+    "superres": {"filters": 64, "num_blocks": 5},
 }
 
 
@@ -71,4 +89,4 @@ def build_gan(recipe: dict, text_dim: int, text_stats=None, jit_compile="auto"):
     return gan
 
 
-__all__ = ["SHAPES", "EMOJI", "build_gan"]
+__all__ = ["SHAPES", "EMOJI", "EMOJI_PREVIOUS", "build_gan"]

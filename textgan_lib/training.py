@@ -111,6 +111,10 @@ class TextGAN(keras.Model):
             ``DEFAULT_PENALTY_WEIGHT``).
         loss: ``"bce"`` (default; matching-aware BCE + non-saturating G loss) or ``"hinge"``
             (matching-aware hinge of DF-GAN + G loss -D(G(z))).
+        reconstruction_weight: ``0`` (default) or lambda > 0: add lambda * L1(G(e, z), x) to
+            G's loss, where x is the real image of caption e (pix2pix's L1 term, Isola et al.
+            2017; it needs paired data, one image per caption, as the emoji are). The L1 is on
+            the un-augmented images, in [-1, 1] units, averaged over pixels.
         fuse_d_calls: score the D step's pairs in one D call on their concatenation (True)
             instead of one call per kind of pair (False, default). The same logits and
             gradients, since it needs a D that :func:`scores_examples_independently` (no batch
@@ -130,8 +134,11 @@ class TextGAN(keras.Model):
                  z_dim: int = config.Z_DIM, seed: int = config.SEED, augment: str = "",
                  ema_decay: float | None = None, gradient_penalty: str | None = None,
                  penalty_weight: float | None = None, loss: str = "bce",
-                 fuse_d_calls: bool = False, **kwargs):
+                 fuse_d_calls: bool = False, reconstruction_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
+        if not float(reconstruction_weight) >= 0.0:
+            raise ValueError(f"reconstruction_weight must be >= 0, got {reconstruction_weight}.")
+        self.reconstruction_weight = float(reconstruction_weight)
         if gradient_penalty not in GRADIENT_PENALTIES:
             raise ValueError(f"gradient_penalty={gradient_penalty!r}; use None, 'r1' or 'ma_gp'.")
         if loss not in GAN_LOSSES:
@@ -165,6 +172,7 @@ class TextGAN(keras.Model):
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
         self.d_penalty_tracker = keras.metrics.Mean(name="d_penalty")
+        self.g_l1_tracker = keras.metrics.Mean(name="g_l1")
         self.built = True   # G and D are built networks; nothing to build from data (fit under
         #                     tf.distribute would otherwise call the model on a data batch)
 
@@ -208,7 +216,8 @@ class TextGAN(keras.Model):
     def metrics(self):
         trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
                     self.d_fake_tracker]
-        return trackers + ([self.d_penalty_tracker] if self.gradient_penalty else [])
+        return (trackers + ([self.d_penalty_tracker] if self.gradient_penalty else [])
+                + ([self.g_l1_tracker] if self.reconstruction_weight else []))
 
     @property
     def sampler(self) -> keras.Model:
@@ -298,24 +307,30 @@ class TextGAN(keras.Model):
         weights change; then the EMA generator, if any, follows.
 
         Any loss the generator adds while it runs (the conditioning-augmentation KL of
-        :class:`textgan_lib.models.generator.ConditioningAugmentation`) is added to G's loss.
+        :class:`textgan_lib.models.generator.ConditioningAugmentation`) is added to G's loss,
+        and so is ``reconstruction_weight * L1(fake, real)`` when that weight is not 0.
 
         Args:
-            data: dict with ``embedding`` (B, D) (the images are not used).
+            data: dict with ``embedding`` (B, D), and ``image`` (B, S, S, 3) when
+                ``reconstruction_weight`` is not 0 (otherwise the images are not used).
 
         Returns:
-            dict with the float32 scalar ``g_loss`` (including the KL term, if any).
+            dict with the float32 scalars ``g_loss`` (including the KL and L1 terms, if any)
+            and ``g_l1`` (the unweighted L1; 0 without a reconstruction term).
         """
         text = data["embedding"]
         batch_size = ops.shape(text)[0]
         with tf.GradientTape() as tape:
-            fake = self.augment(
-                self.generator([text, self.sample_noise(batch_size)], training=True))
+            raw = self.generator([text, self.sample_noise(batch_size)], training=True)
             # D in inference mode: a G step must not change D (e.g. Keras' SpectralNormalization
             # rewrites its kernel on every training-mode call).
-            logits = self.discriminator([fake, text], training=False)
+            logits = self.discriminator([self.augment(raw), text], training=False)
             g_loss = (losses.hinge_generator_loss(logits) if self.loss_kind == "hinge"
                       else losses.generator_loss(logits))
+            l1 = tf.constant(0.0, "float32")
+            if self.reconstruction_weight:
+                l1 = losses.reconstruction_loss(raw, data["image"])
+                g_loss = g_loss + self.reconstruction_weight * l1
             if self.generator.losses:
                 g_loss = g_loss + ops.cast(ops.sum(self.generator.losses), "float32")
             scaled = self.g_optimizer.scale_loss(g_loss / _num_replicas())
@@ -323,7 +338,7 @@ class TextGAN(keras.Model):
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         if self.ema_generator is not None:
             self.update_ema()
-        return {"g_loss": g_loss}
+        return {"g_loss": g_loss, "g_l1": l1}
 
     def update_ema(self):
         """``ema_generator`` <- decay * itself + (1 - decay) * generator (trainable weights);
@@ -354,6 +369,8 @@ class TextGAN(keras.Model):
         self.d_fake_tracker.update_state(d_out["d_fake"])
         if self.gradient_penalty:
             self.d_penalty_tracker.update_state(d_out["d_penalty"])
+        if self.reconstruction_weight:
+            self.g_l1_tracker.update_state(g_out["g_l1"])
         return {m.name: m.result() for m in self.metrics}
 
     def checkpoint_variables(self) -> list:
@@ -502,6 +519,8 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
                        "augment": gan.augment_policy, "ema_decay": gan.ema_decay,
                        "gradient_penalty": gan.gradient_penalty,
                        "penalty_weight": gan.penalty_weight, "loss": gan.loss_kind,
+                       **({"reconstruction_weight": gan.reconstruction_weight}
+                          if gan.reconstruction_weight else {}),
                        "dtype_policy": keras.config.dtype_policy().name, **(setup or {})}
         checkpoint = GANCheckpoint(gan, out_dir / "checkpoints", steps_per_epoch=steps,
                                    batch_size=batch_size, setup=fingerprint)

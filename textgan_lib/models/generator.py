@@ -28,7 +28,7 @@ from keras import layers, ops
 from .. import config, losses
 from .blocks import standardize_text, upsample_block
 
-FUSIONS = ("concat", "film")
+FUSIONS = ("concat", "film", "concat_film")
 UPSAMPLINGS = ("nearest", "transposed")
 
 
@@ -183,7 +183,8 @@ def block_summary(model: keras.Model) -> list[tuple[str, tuple, int]]:
 def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = config.BASE_SIZE,
                     base_filters: int = 32, text_features: int = 128, fusion: str = "concat",
                     conditioning_augmentation: bool = False, upsampling: str = "nearest",
-                    name: str = "generator", text_stats=None) -> keras.Model:
+                    name: str = "generator", text_stats=None,
+                    kl_weight: float | None = None) -> keras.Model:
     """Build G: ``[embedding (B, text_dim), z (B, z_dim)] -> image (B, S, S, 3)`` in [-1, 1].
 
     The image is float32 (tanh output) even under a mixed-precision policy. Layer names:
@@ -199,10 +200,14 @@ def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = 
             resolution doubles it, up to 8x.
         text_features: size of the text code (the compressed embedding, or the
             conditioning-augmentation code).
-        fusion: ``"concat"`` (text code concatenated with z, GAN-INT-CLS) or ``"film"``
-            (z alone makes the 4x4 map; every upsampling block is modulated by the text code).
+        fusion: ``"concat"`` (text code concatenated with z, GAN-INT-CLS), ``"film"``
+            (z alone makes the 4x4 map; every upsampling block is modulated by the text code)
+            or ``"concat_film"`` (both: the text code and z make the 4x4 map, so the caption
+            decides the layout, and every block is modulated by the text code too).
         conditioning_augmentation: draw the text code with :class:`ConditioningAugmentation`
             (StackGAN) instead of a dense layer + LeakyReLU.
+        kl_weight: weight of conditioning augmentation's KL term (``None``: the layer's
+            default, 2 / text_features).
         upsampling: ``"nearest"`` (nearest-neighbour x2 + 3x3 conv) or ``"transposed"``
             (3x3 stride-2 transposed conv: checkerboard artefacts, for comparison).
         name: model name.
@@ -227,19 +232,19 @@ def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = 
     z = keras.Input((z_dim,), name="z")
     e = standardize_text(text, text_stats)
     if conditioning_augmentation:
-        t = ConditioningAugmentation(text_features, seed=config.SEED,
+        t = ConditioningAugmentation(text_features, kl_weight=kl_weight, seed=config.SEED,
                                      name="conditioning_augmentation")(e)
     else:
         t = layers.Dense(text_features, name="text_projection")(e)
         t = layers.LeakyReLU(0.2, name="text_lrelu")(t)
-    x = layers.Concatenate(name="concat_text_z")([t, z]) if fusion == "concat" else z
+    x = layers.Concatenate(name="concat_text_z")([t, z]) if fusion != "film" else z
     x = layers.Dense(4 * 4 * widths[0], use_bias=False, name="project")(x)
     x = layers.Reshape((4, 4, widths[0]), name="to_4x4")(x)
     x = layers.BatchNormalization(name="project_bn")(x)
     x = layers.ReLU(name="project_relu")(x)
     for i in range(n_up):
         x = _upsample(x, widths[i + 1], f"up{4 * 2 ** (i + 1)}", upsampling,
-                      text_code=t if fusion == "film" else None)
+                      text_code=t if fusion != "concat" else None)
     x = layers.Conv2D(3, 3, padding="same", name="to_rgb")(x)
     image = layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model([text, z], image, name=name)
