@@ -77,3 +77,20 @@ def test_reconstruction_loss_is_the_mean_absolute_error():
     b[0] = -1.0
     assert float(losses.reconstruction_loss(a, b)) == pytest.approx((1.0 + 0.5) / 2)
     assert float(losses.reconstruction_loss(b, b)) == 0.0
+
+
+def test_noise_report_of_a_generator_that_ignores_the_noise():
+    import keras
+
+    from textgan_lib import recognizability as rec
+
+    text = keras.Input((6,))
+    z = keras.Input((4,))
+    image = keras.layers.Reshape((2, 2, 3))(keras.layers.Dense(12)(text))   # z unused
+    g = keras.Model([text, z], image)
+    emb = np.random.default_rng(0).normal(size=(10, 6)).astype("float32")
+    sets = {"train": rec.EvalSet("train", [str(i) for i in range(10)], emb, None)}
+    r = rec.noise_report(g, sets, num_captions=10, num_noise=3)
+    assert r["caption_variance_share"] == pytest.approx(1.0) and r["noise_spread"] < 1e-6
+    assert len(rec.noise(5, 4)) == 5 and np.array_equal(rec.noise(5, 4), rec.noise(5, 4))
+    np.testing.assert_allclose(rec.noise(2, 4, scale=0.0), 0.0)

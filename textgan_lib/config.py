@@ -74,7 +74,7 @@ _CONFIGS = {
     "smoke": RunConfig("smoke", max_train_images=256, batch_size=64, gan_epochs=1,
                        sr_steps=4, max_steps_per_epoch=4, short_gan_epochs=1),
     "course": RunConfig("course", max_train_images=None, batch_size=64, gan_epochs=24,
-                        sr_steps=3000, max_steps_per_epoch=None, short_gan_epochs=6),
+                        sr_steps=4000, max_steps_per_epoch=None, short_gan_epochs=6),
     "full": RunConfig("full", max_train_images=None, batch_size=64, gan_epochs=200,
                       sr_steps=20000, max_steps_per_epoch=None, short_gan_epochs=30),
 }

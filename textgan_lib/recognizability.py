@@ -127,6 +127,25 @@ def score_generator(generator, sets: dict, network=None, extractor=None,
     return score_images(images, sets, network, extractor)
 
 
+def noise_report(generator, sets: dict, num_captions: int = 64, num_noise: int = 8) -> dict:
+    """Does the noise still matter? The first ``num_captions`` training captions x
+    ``num_noise`` noise vectors (seeds 0, 1, ...):
+
+    Returns:
+        ``{"caption_variance_share"}``: the share of the pixel variance explained by the caption
+        (:func:`textgan_lib.alignment.caption_variance_share`; 1 would mean the noise changes
+        nothing), and ``"noise_spread"``: the standard deviation across the noise vectors,
+        averaged over pixels and captions ([-1, 1] units; 0: the noise changes nothing).
+    """
+    from .alignment import caption_noise_grid, caption_variance_share
+
+    z_dim = int(generator.inputs[1].shape[-1])
+    z = np.concatenate([noise(1, z_dim, seed=s) for s in range(num_noise)])
+    grid = caption_noise_grid(generator, sets["train"].embeddings[:num_captions], z)
+    return {"caption_variance_share": caption_variance_share(grid),
+            "noise_spread": float(grid.std(axis=1).mean())}
+
+
 def score_real(sets: dict, network=None, extractor=None) -> dict:
     """The ceiling: :func:`score_images` of the real images (FID: real train vs real val is
     in ``bench/fid.py``; here it is the val set against itself, 0)."""
@@ -134,4 +153,5 @@ def score_real(sets: dict, network=None, extractor=None) -> dict:
 
 
 __all__ = ["evaluation_sets", "score_images", "score_generator", "score_real", "generate",
+           "noise_report",
            "noise", "EvalSet", "TRAIN_SAMPLE", "NOISE_SEED"]
