@@ -66,6 +66,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--save", type=Path, help="save the sampling generator here at the end")
     parser.add_argument("--json", type=Path, help="results file (default bench/results/...)")
     args = parser.parse_args(argv)
+    for flag, value in (("--steps", args.steps), ("--eval-every", args.eval_every)):
+        if value is not None and value < 1:
+            print(f"emoji_recipe: {flag} must be >= 1, got {value}", file=sys.stderr)
+            raise SystemExit(2)
     from textgan_lib import recipes
 
     recipe = apply_overrides(json.loads(json.dumps(recipes.EMOJI)), args.set)

@@ -83,5 +83,24 @@ def test_code_channel_report_known_cases():
     assert r["identified"] > 0.9                         # well-separated codes: recognised
     noisy = code_channel_report(0.01 * mu, np.ones_like(mu), num_samples=64)
     assert noisy["capacity_bits"] < 0.02 and noisy["identified"] < 0.2
+    # sigma that differs between captions: the bound uses the mean of log sigma^2 (Jensen)
+    sigma = np.where(np.arange(64)[:, None] % 2 == 0, 0.5, 2.0) * np.ones((64, 16))
+    varied = code_channel_report(mu, sigma, num_samples=64)
+    expected = 0.5 * np.log2(mu.var(axis=0) + (0.25 + 4.0) / 2).sum()   # mean log s^2 = 0
+    assert varied["capacity_bits"] == pytest.approx(expected)
     with pytest.raises(ValueError, match="sigma > 0"):
         code_channel_report(mu, np.zeros_like(mu))
+
+
+def test_code_channel_identification_matches_the_direct_likelihood():
+    from textgan_lib.alignment import code_channel_report
+
+    rng = np.random.default_rng(1)
+    mu, sigma = rng.normal(size=(30, 5)), rng.uniform(0.3, 2.0, size=(30, 5))
+    r = code_channel_report(mu, sigma, num_samples=30, seed=3)
+    again = np.random.default_rng(3)
+    rows = again.choice(30, 30, replace=False)
+    codes = mu[rows] + sigma[rows] * again.standard_normal((30, 5))
+    direct = (-(((codes[:, None] - mu[None]) / sigma[None]) ** 2).sum(-1) / 2
+              - np.log(sigma).sum(-1)[None])
+    assert r["identified"] == pytest.approx(np.mean(direct.argmax(axis=1) == rows))

@@ -133,3 +133,10 @@ def test_load_default_passes_over_a_smoke_run(saved_cascade, monkeypatch):
     monkeypatch.setenv("TEXTGAN_OUTPUT_DIR", str(target))
     _, source = Cascade.load_default()
     assert source.startswith("pretrained: ") and "smoke-mode test run: not used" in source
+
+
+def test_train_cascade_refuses_options_beside_a_recipe():
+    from textgan_lib import recipes
+
+    with pytest.raises(ValueError, match="a recipe fixes the model; drop augment, learning_rate"):
+        train_cascade(recipe=recipes.EMOJI, augment="color", learning_rate=1e-3)

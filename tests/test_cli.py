@@ -52,12 +52,23 @@ def test_recipe_plain_is_the_skeleton(calls):
     assert kw["discriminator_options"] == {"fusion": "concat", "spectral_norm": False}
 
 
+def test_a_model_option_alone_selects_the_plain_model_and_batch_size_passes(calls):
+    assert cli.main(["train", "--ca"]) == 0
+    assert "recipe" not in calls[0]
+    assert calls[0]["generator_options"] == {"fusion": "concat", "conditioning_augmentation": True}
+    assert cli.main(["train", "--spectral-norm"]) == 0
+    assert calls[1]["discriminator_options"] == {"fusion": "concat", "spectral_norm": True}
+    assert cli.main(["train", "--recipe", "emoji", "--batch-size", "32"]) == 0
+    assert calls[2]["batch_size"] == 32
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--recipe", "emoji", "--lr", "1e-3"], "--recipe emoji fixes the model; drop --lr"),
     (["--recipe", "shapes"], "--recipe shapes is measured on --data shapes"),
     (["--epochs", "0"], "--epochs must be a positive whole number, got 0"),
     (["--batch-size", "-4"], "--batch-size must be a positive whole number, got -4"),
     (["--recipe", "plain", "--lr", "0"], "--lr must be > 0"),
+    (["--ema", "1.0"], "--ema must be in [0, 1)"),
 ])
 def test_contradictory_or_bad_train_options_exit_2_before_training(calls, capsys, argv,
                                                                    message):

@@ -37,6 +37,13 @@ def test_emoji_bench_scores_after_every_evaluation(tmp_path, load_bench):
     assert result["final"] == saved["final"]
 
 
+def test_emoji_bench_refuses_zero_steps(load_bench, capsys):
+    for argv in (["--steps", "0"], ["--eval-every", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            load_bench("emoji_recipe").main(argv)
+        assert stop.value.code == 2 and "must be >= 1" in capsys.readouterr().err
+
+
 def test_recognizability_refuses_a_folder_without_a_cascade(tmp_path, load_bench, capsys):
     with pytest.raises(SystemExit) as stop:
         load_bench("recognizability").main([str(tmp_path)])

@@ -138,6 +138,9 @@ def test_conditioning_augmentation_kl_weight_option():
     g = build_generator(TEXT_DIM, Z_DIM, image_size=SIZE, base_filters=4, text_features=8,
                         conditioning_augmentation=True)
     assert g.get_layer("conditioning_augmentation").kl_weight == 2.0 / 8
+    for bad in ({"kl_weight": 0.1}, {"kl_weight": -1.0, "conditioning_augmentation": True}):
+        with pytest.raises(ValueError, match="kl_weight"):
+            build_generator(TEXT_DIM, Z_DIM, image_size=SIZE, base_filters=4, **bad)
 
 
 def test_transposed_upsampling_option():

@@ -44,6 +44,15 @@ def test_a_constant_image_embedding_never_wins_a_tie():
     assert np.all(ranks == 99) and r_precision(same, np.tile(e[:1], (200, 1))) == 0.0
 
 
+def test_a_constant_image_against_distinct_captions_scores_about_chance():
+    e = _unit_rows(400, d=64, seed=1)
+    same = np.tile(_unit_rows(1, d=64, seed=2), (400, 1))
+    scores = [r_precision(same, e, seed=s) for s in range(10)]
+    assert np.mean(scores) == pytest.approx(0.01, abs=0.006)
+    with pytest.raises(ValueError, match="k must be in"):
+        r_precision(e, e, k=0)
+
+
 def test_rank_counts_the_distractors_scoring_higher():
     captions = np.eye(4)
     images = np.array([[1.0, 0, 0, 0], [0.9, 0.1, 0, 0], [0, 0, 0.2, 1.0], [0, 0, 0, 1.0]])

@@ -378,7 +378,8 @@ def test_mirrored_strategy_splits_the_global_batch_over_two_cpus(tmp_path):
 
 
 def test_reconstruction_term_adds_lambda_times_l1_to_g_loss():
-    gan = _options_gan(d_opt=keras.optimizers.SGD(0.0), reconstruction_weight=10.0)
+    gan = _options_gan(d_opt=keras.optimizers.SGD(0.0), reconstruction_weight=10.0,
+                       augment="translation,cutout")   # D sees augmented fakes; L1 the raw ones
     _zero_logit_head(gan)                               # D: logit 0 -> adversarial part ln 2
     rgb = gan.generator.get_layer("to_rgb")
     rgb.set_weights([np.zeros_like(w) for w in rgb.get_weights()])     # G draws 0 everywhere

@@ -174,12 +174,16 @@ def code_channel_report(mu, sigma, num_samples: int = 400, seed: int = 0) -> dic
     """How much a conditioning-augmentation code c ~ N(mu(e), sigma(e)^2) says about its caption.
 
     Taught in ``02_generator`` and ``06_training``. Treat each of the C code dimensions as a
-    Gaussian channel: the caption's signal is mu (its variance across captions, per dimension),
-    the noise is the sampled sigma * eps. Per dimension the signal-to-noise ratio is
-    ``snr_j = Var_captions(mu_j) / mean(sigma_j^2)``, and such a channel carries at most
-    ``0.5 * log2(1 + snr_j)`` bits (Shannon): summed over the dimensions, an upper bound on what
-    one sampled code can tell the generator about which caption it came from. Telling N
-    captions apart needs log2(N) bits.
+    noisy channel: the caption's signal is mu (its variance across captions, per dimension),
+    the noise is the sampled sigma * eps. The signal-to-noise ratio is
+    ``snr_j = Var_captions(mu_j) / mean(sigma_j^2)``. The information one dimension carries
+    about the caption, I = h(c_j) - h(c_j | caption), is at most
+    ``0.5 * log2((Var(mu_j) + mean(sigma_j^2)) / exp(mean(log sigma_j^2)))`` bits: a Gaussian
+    has the largest entropy for its variance, and h(c_j | caption) is the mean of
+    0.5 log2(2 pi e sigma^2). (With one sigma for every caption this is Shannon's
+    ``0.5 * log2(1 + snr_j)``.) The dimensions' noises are independent given the caption, so
+    the sum over dimensions bounds what one sampled code can tell the generator about which
+    caption it came from. Telling N captions apart needs log2(N) bits.
 
     Args:
         mu, sigma: float (N, C), the code's mean and standard deviation for N captions.
@@ -187,7 +191,7 @@ def code_channel_report(mu, sigma, num_samples: int = 400, seed: int = 0) -> dic
         seed: seed of that draw and of the codes' noise.
 
     Returns:
-        dict: ``mean_sigma``; ``median_snr``; ``capacity_bits`` (the bound above);
+        dict: ``mean_sigma``; ``median_snr``; ``capacity_bits`` (the bound above, summed over dimensions);
         ``bits_needed`` (log2 N); ``identified``: the share of sampled codes whose most likely
         caption (the highest Gaussian likelihood among all N) is the one they were drawn
         from (1 / N by chance).
@@ -197,15 +201,19 @@ def code_channel_report(mu, sigma, num_samples: int = 400, seed: int = 0) -> dic
     if mu.ndim != 2 or mu.shape != sigma.shape or len(mu) < 2 or np.any(sigma <= 0):
         raise ValueError(f"mu and sigma must be (N >= 2, C) with sigma > 0, got {mu.shape} and "
                          f"{sigma.shape}.")
-    snr = mu.var(axis=0) / np.mean(sigma ** 2, axis=0)
+    noise_var = np.mean(sigma ** 2, axis=0)
+    snr = mu.var(axis=0) / noise_var
+    bits = 0.5 * np.log2((mu.var(axis=0) + noise_var) / np.exp(np.mean(2 * np.log(sigma), 0)))
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(mu), min(num_samples, len(mu)), replace=False)
     codes = mu[rows] + sigma[rows] * rng.standard_normal((len(rows), mu.shape[1]))
-    # log-likelihood of each code under every caption's Gaussian (constants dropped)
-    loglik = -(((codes[:, None, :] - mu[None]) / sigma[None]) ** 2).sum(-1) / 2
-    loglik -= np.log(sigma).sum(-1)[None]
+    # log-likelihood of each code under every caption's Gaussian (constants dropped), with
+    # sum_c (x_c - m_c)^2 / s_c^2 expanded into matrix products: (samples, N), not (samples, N, C)
+    precision = 1.0 / sigma ** 2
+    loglik = -0.5 * ((codes ** 2) @ precision.T - 2.0 * codes @ (mu * precision).T
+                     + (mu ** 2 * precision).sum(-1)[None]) - np.log(sigma).sum(-1)[None]
     return {"mean_sigma": float(sigma.mean()), "median_snr": float(np.median(snr)),
-            "capacity_bits": float(0.5 * np.log2(1.0 + snr).sum()),
+            "capacity_bits": float(bits.sum()),
             "bits_needed": float(np.log2(len(mu))),
             "identified": float(np.mean(loglik.argmax(axis=1) == rows))}
 

@@ -184,12 +184,19 @@ def _compare_recognizability(cascade: Cascade, encoder) -> dict:
     shipped pretrained cascade, for the main job's last lines."""
     from . import fid, recognizability as rec
 
-    network = fid.load_feature_network()
+    try:
+        network = fid.load_feature_network()
+    except (FileNotFoundError, ValueError) as error:
+        print(f"[textgan] no recognisability scores: {error}")
+        return {}
     extractor = fid.feature_extractor(network)
     sets = rec.evaluation_sets(encoder)
     out = {"this run": rec.score_generator(cascade.generator, sets, network, extractor)}
-    if (PRETRAINED_DIR / META_FILE).is_file():
+    try:
         shipped = Cascade.load(PRETRAINED_DIR, encoder=encoder)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"[textgan] no comparison with the shipped cascade: {error}")
+    else:
         out["shipped cascade"] = rec.score_generator(shipped.generator, sets, network, extractor)
     return out
 
@@ -261,7 +268,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
         the report as a dict.
 
     Raises:
-        ValueError: for an unknown ``data``.
+        ValueError: for an unknown ``data``, or model options passed beside a ``recipe``.
         textgan_lib.callbacks.NonFiniteLossError: the GAN's losses became non-finite.
     """
     from .models import build_superres
@@ -274,6 +281,14 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
 
     if data not in DATA_SETS:
         raise ValueError(f"data={data!r}; use one of {', '.join(DATA_SETS)}.")
+    given = {"augment": augment != "", "ema_decay": ema_decay is not None,
+             "gradient_penalty": gradient_penalty is not None, "loss": loss != "bce",
+             "generator_options": bool(generator_options),
+             "discriminator_options": bool(discriminator_options),
+             "learning_rate": learning_rate != 2e-4}
+    if recipe is not None and any(given.values()):
+        names = ", ".join(k for k, v in given.items() if v)
+        raise ValueError(f"a recipe fixes the model; drop {names} or pass no recipe.")
     cfg = config.get_config(mode)
     out_dir = Path(out_dir) if out_dir else config.output_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -315,7 +330,8 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                       sample_captions=grid_captions, image_size=config.BASE_SIZE,
                       setup={"data": data, "learning_rate": learning_rate,
                              "generator": recipe["generator"],
-                             "discriminator": recipe["discriminator"]},
+                             "discriminator": recipe["discriminator"],
+                             **({"standardize_text": True} if stats is not None else {})},
                       verbose=verbose)
     report["gan_final"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     report["seconds"]["gan"] = round(time.perf_counter() - clock, 1)

@@ -97,6 +97,8 @@ def _train(args) -> int:
             recipe = f"{flag} must be a positive whole number, got {value}"
     if args.lr is not None and not args.lr > 0:
         recipe = f"--lr must be > 0, got {args.lr}"
+    if args.ema is not None and not 0 <= args.ema < 1:
+        recipe = f"--ema must be in [0, 1), e.g. 0.999; got {args.ema}"
     if isinstance(recipe, str):
         print(f"textgan train: {recipe}", file=sys.stderr)
         return 2

@@ -113,7 +113,12 @@ def r_precision(image_embeddings, caption_embeddings, num_candidates: int = 100,
     in the top ``k`` of ``num_candidates`` (itself + distractors from the same set).
 
     Chance is k / num_candidates (0.01 for R@1 of 100). See :func:`r_precision_ranks`.
+
+    Raises:
+        ValueError: if k is not in 1..num_candidates.
     """
+    if not 1 <= k <= num_candidates:
+        raise ValueError(f"k must be in 1..{num_candidates}, got {k}.")
     return float(np.mean(r_precision_ranks(image_embeddings, caption_embeddings,
                                            num_candidates, seed) < k))
 

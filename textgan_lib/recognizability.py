@@ -12,7 +12,7 @@ The protocol (R-precision of AttnGAN, Xu et al. 2018, with the course's offline 
   instrument: nothing trains through it, nothing is tuned on it, no checkpoint is chosen by it.
 * **R@1.** The true caption is ranked among 100 candidates (itself + 99 captions of the same
   set, a fixed draw) by cosine similarity (:func:`textgan_lib.metrics.r_precision`). Chance is
-  0.01; real images score about 0.86 (train) and 0.47 (held out), the ceiling of this encoder.
+  0.01; real images score about 0.87 (train) and 0.45 (held out), the ceiling of this encoder.
 * **Sharpness** (:func:`textgan_lib.metrics.sharpness`) on the ``train`` set, so that a
   blurred average image cannot pass, and **FID** (held out, n = 402) in the same network's
   features.

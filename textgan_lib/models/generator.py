@@ -216,8 +216,9 @@ def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = 
             first (:func:`~textgan_lib.models.blocks.standardize_text`; used for shapes).
 
     Raises:
-        ValueError: if ``image_size`` is not a power of two >= 8, or ``fusion`` /
-            ``upsampling`` is not one of the choices above.
+        ValueError: if ``image_size`` is not a power of two >= 8, ``fusion`` /
+            ``upsampling`` is not one of the choices above, or ``kl_weight`` is negative or
+            given without conditioning augmentation.
     """
     if image_size < 8 or image_size & (image_size - 1):
         raise ValueError(f"image_size must be a power of two >= 8, got {image_size}.")
@@ -225,6 +226,9 @@ def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = 
         raise ValueError(f"fusion={fusion!r}; use one of {', '.join(FUSIONS)}.")
     if upsampling not in UPSAMPLINGS:
         raise ValueError(f"upsampling={upsampling!r}; use one of {', '.join(UPSAMPLINGS)}.")
+    if kl_weight is not None and (not conditioning_augmentation or not kl_weight >= 0):
+        raise ValueError(f"kl_weight={kl_weight} needs conditioning_augmentation=True and a "
+                         "weight >= 0.")
     n_up = image_size.bit_length() - 3          # 4 -> image_size takes n_up doublings
     widths = [base_filters * min(2 ** (n_up - i), 8) for i in range(n_up + 1)]
 
