@@ -50,7 +50,7 @@ def test_noise_scale_zero_draws_the_caption_not_a_blank(measured):
     base, high = cascade.generate(["pizza", "Japan", "red apple"], noise_scale=0.0)
     assert high.shape == (3, 128, 128, 3)
     # a blank white image has std 0 and mean 1 ([-1, 1] units)
-    assert base.std(axis=(1, 2, 3)).min() > 0.3 and base.mean(axis=(1, 2, 3)).max() < 0.8
+    assert base.std(axis=(1, 2, 3)).min() > 0.3      # (a flag of Japan is mostly white: no mean test)
     assert np.abs(base[0] - base[1]).mean() > 0.2          # different captions differ
 
 
