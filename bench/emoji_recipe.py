@@ -73,6 +73,10 @@ def main(argv=None) -> dict:
     from textgan_lib import recipes
 
     recipe = apply_overrides(json.loads(json.dumps(recipes.EMOJI)), args.set)
+    if recipe.get("lr_decay_start") is not None and args.steps is None:
+        print("emoji_recipe: a recipe with lr_decay_start needs --steps (the schedule's length)",
+              file=sys.stderr)
+        raise SystemExit(2)
 
     from textgan_lib import config
 
@@ -89,7 +93,8 @@ def main(argv=None) -> dict:
     network = fid.load_feature_network()
     extractor = fid.feature_extractor(network)
     gan = recipes.build_gan(recipe, encoder.dim,
-                            jit_compile={"auto": "auto", "on": True, "off": False}[args.jit])
+                            jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
+                            total_steps=args.steps)
     embeddings = encoder.encode(train.captions)
     path = args.json or Path(__file__).parent / "results" / f"emoji_{args.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -140,3 +140,21 @@ def test_train_cascade_refuses_options_beside_a_recipe():
 
     with pytest.raises(ValueError, match="a recipe fixes the model; drop augment, learning_rate"):
         train_cascade(recipe=recipes.EMOJI, augment="color", learning_rate=1e-3)
+
+
+def test_a_decaying_recipe_puts_its_schedule_in_the_checkpoint_setup(tmp_path, monkeypatch):
+    from textgan_lib import recipes
+
+    monkeypatch.setenv("TEXTGAN_MODE", "smoke")
+    tiny = {**recipes.EMOJI, "lr_decay_start": 0.5, "batch_size": 16,
+            "generator": {**recipes.EMOJI["generator"], "base_filters": 4},
+            "discriminator": {**recipes.EMOJI["discriminator"], "base_filters": 4},
+            "superres": {"filters": 4, "num_blocks": 1}}
+    report = train_cascade(out_dir=tmp_path, verbose=0, epochs=2, recipe=tiny)
+    with np.load(tmp_path / "checkpoints" / "checkpoint.npz") as saved:
+        meta = json.loads(str(saved["meta"]))
+    steps = meta["steps_per_epoch"]
+    assert meta["setup"]["lr_decay_start"] == 0.5
+    assert meta["setup"]["total_steps"] == 2 * steps == report["gan_epochs"] * steps
+    with pytest.raises(ValueError, match="total_steps"):     # another length: another schedule
+        train_cascade(out_dir=tmp_path, verbose=0, epochs=3, recipe=tiny)

@@ -49,3 +49,9 @@ def test_recognizability_refuses_a_folder_without_a_cascade(tmp_path, load_bench
         load_bench("recognizability").main([str(tmp_path)])
     assert stop.value.code == 2
     assert "no saved cascade (cascade.json)" in capsys.readouterr().err
+
+
+def test_emoji_bench_needs_steps_for_a_decaying_recipe(load_bench, capsys):
+    with pytest.raises(SystemExit) as stop:
+        load_bench("emoji_recipe").main(["--set", "lr_decay_start=0.5"])
+    assert stop.value.code == 2 and "needs --steps" in capsys.readouterr().err

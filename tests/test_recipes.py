@@ -40,3 +40,36 @@ def test_emoji_recipe_puts_the_caption_into_the_layout_and_adds_an_l1_term():
     old = recipes.build_gan(recipes.EMOJI_PREVIOUS, 384)
     assert old.reconstruction_weight == 0.0
     assert "conditioning_augmentation" in [layer.name for layer in old.generator.layers]
+
+
+def test_linear_decay_is_pix2pix_linear_policy():
+    # constant for decay_start steps, then 1 - (t - start) / (total - start + 1), never below 0
+    lr = recipes.LinearDecay(1e-3, decay_start=50, total_steps=100)
+    got = [float(lr(t)) for t in (0, 50, 51, 75, 100, 101, 500)]
+    want = [1e-3, 1e-3, 1e-3 * (1 - 1 / 51), 1e-3 * (1 - 25 / 51), 1e-3 / 51, 0.0, 0.0]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
+    again = recipes.LinearDecay.from_config(lr.get_config())
+    assert float(again(75)) == pytest.approx(float(lr(75)))
+    for bad in ((1e-3, 100, 100), (1e-3, -1, 100), (0.0, 10, 100)):
+        with pytest.raises(ValueError, match="LinearDecay needs"):
+            recipes.LinearDecay(*bad)
+
+
+def test_recipe_learning_rate_constant_or_decaying():
+    assert recipes.learning_rate(recipes.EMOJI) == pytest.approx(6e-4)
+    decaying = {**recipes.EMOJI, "lr_decay_start": 0.5}
+    schedule = recipes.learning_rate(decaying, total_steps=1000)
+    assert isinstance(schedule, recipes.LinearDecay)
+    assert schedule.decay_start == 500 and schedule.total_steps == 1000
+    with pytest.raises(ValueError, match="total_steps"):
+        recipes.learning_rate(decaying)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        recipes.learning_rate({**recipes.EMOJI, "lr_decay_start": 1.0}, total_steps=10)
+
+
+def test_decaying_recipe_steps_both_optimizers_down():
+    gan = recipes.build_gan({**recipes.EMOJI, "lr_decay_start": 0.0}, 384, total_steps=4)
+    for opt in (gan.g_optimizer, gan.d_optimizer):
+        assert float(opt.learning_rate) == pytest.approx(6e-4)      # iteration 0
+        opt.iterations.assign(2)
+        assert float(opt.learning_rate) == pytest.approx(6e-4 * (1 - 2 / 5))

@@ -321,7 +321,14 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     clock = time.perf_counter()
     stats = (text_statistics(train_embeddings[np.unique(train_ids, return_index=True)[1]])
              if recipe.get("standardize_text") else None)
-    gan = build_gan(recipe, encoder.dim, text_stats=stats, jit_compile=jit_compile)
+    n = len(train_images)
+    steps = n // batch_size if n >= batch_size else 1          # as fit_gan counts an epoch
+    if cfg.max_steps_per_epoch is not None:
+        steps = max(1, min(int(cfg.max_steps_per_epoch), steps))
+    decay = ({"lr_decay_start": recipe["lr_decay_start"], "total_steps": epochs * steps}
+             if recipe.get("lr_decay_start") is not None else {})
+    gan = build_gan(recipe, encoder.dim, text_stats=stats, jit_compile=jit_compile,
+                    total_steps=epochs * steps)
     grid_captions = [val_captions[i] for i in picks[:8]]
     print(f"[textgan] training the base GAN ({config.BASE_SIZE} px) for {epochs} epochs")
     history = fit_gan(gan, train_images, train_embeddings, train_ids, epochs=epochs,
@@ -331,7 +338,8 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                       setup={"data": data, "learning_rate": learning_rate,
                              "generator": recipe["generator"],
                              "discriminator": recipe["discriminator"],
-                             **({"standardize_text": True} if stats is not None else {})},
+                             **({"standardize_text": True} if stats is not None else {}),
+                             **decay},
                       verbose=verbose)
     report["gan_final"] = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     report["seconds"]["gan"] = round(time.perf_counter() - clock, 1)

@@ -3,7 +3,10 @@
 Taught in ``06_training``. Each recipe is a plain dict of the options of
 :func:`~textgan_lib.models.build_generator`, :func:`~textgan_lib.models.build_discriminator`
 and :class:`~textgan_lib.training.TextGAN`, plus the Adam learning rate and the batch size
-(images per step; :func:`build_gan` does not use it, the data pipeline does). How each choice was
+(images per step; :func:`build_gan` does not use it, the data pipeline does). A recipe may add
+``"lr_decay_start"``: the fraction of the run after which the learning rate decays linearly
+towards zero (pix2pix's ``linear`` policy, :class:`LinearDecay`); ``bench/emoji_recipe.py
+--set lr_decay_start=0.5`` measures it. How each choice was
 measured: ``bench/README.md`` (shapes) and README.md's pretrained-cascade section (emoji).
 """
 from __future__ import annotations
@@ -56,7 +59,61 @@ EMOJI = {
 }
 
 
-def build_gan(recipe: dict, text_dim: int, text_stats=None, jit_compile="auto"):
+@keras.saving.register_keras_serializable(package="textgan")
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """pix2pix's ``linear`` learning-rate policy, per optimizer step: constant for the first
+    ``decay_start`` steps, then linearly down towards zero at ``total_steps``:
+    ``lr(t) = lr0 * (1 - max(0, t - decay_start) / (total_steps - decay_start + 1))``
+    (the ``+ 1`` keeps the last step's rate above zero, as in the authors' ``get_scheduler``,
+    where the decay runs per epoch). The step is the optimizer's ``iterations``, which a
+    checkpoint stores, so a resumed run continues the same schedule.
+
+    Raises:
+        ValueError: unless ``0 <= decay_start < total_steps`` and ``initial_learning_rate > 0``.
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_start: int, total_steps: int):
+        if not 0 <= int(decay_start) < int(total_steps) or not float(initial_learning_rate) > 0:
+            raise ValueError("LinearDecay needs initial_learning_rate > 0 and "
+                             f"0 <= decay_start < total_steps, got {initial_learning_rate}, "
+                             f"{decay_start}, {total_steps}.")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_start = int(decay_start)
+        self.total_steps = int(total_steps)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        past = keras.ops.maximum(0.0, step - self.decay_start)
+        factor = 1.0 - past / float(self.total_steps - self.decay_start + 1)
+        return self.initial_learning_rate * keras.ops.maximum(factor, 0.0)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_start": self.decay_start, "total_steps": self.total_steps}
+
+
+def learning_rate(recipe: dict, total_steps: int | None = None):
+    """The recipe's Adam learning rate: the float ``recipe["learning_rate"]``, or, when the
+    recipe sets ``"lr_decay_start"`` (a fraction f of the run in [0, 1)), a :class:`LinearDecay`
+    that keeps it for the first ``f * total_steps`` steps and then decays it linearly.
+
+    Raises:
+        ValueError: if the recipe decays and ``total_steps`` is None or < 1, or f is not in [0, 1).
+    """
+    lr = float(recipe["learning_rate"])
+    start = recipe.get("lr_decay_start")
+    if start is None:
+        return lr
+    if not 0.0 <= float(start) < 1.0:
+        raise ValueError(f"lr_decay_start must be a fraction in [0, 1), got {start}.")
+    if total_steps is None or int(total_steps) < 1:
+        raise ValueError("this recipe decays its learning rate: pass total_steps= (the run's "
+                         "number of optimizer steps).")
+    return LinearDecay(lr, int(float(start) * int(total_steps)), int(total_steps))
+
+
+def build_gan(recipe: dict, text_dim: int, text_stats=None, jit_compile="auto",
+              total_steps: int | None = None):
     """A compiled :class:`~textgan_lib.training.TextGAN` made by ``recipe``.
 
     Args:
@@ -66,9 +123,12 @@ def build_gan(recipe: dict, text_dim: int, text_stats=None, jit_compile="auto"):
             (:func:`~textgan_lib.models.blocks.text_statistics`); required when the recipe
             standardises text, ignored otherwise.
         jit_compile: passed to ``compile``.
+        total_steps: the run's number of steps; needed only by a recipe with
+            ``"lr_decay_start"`` (:func:`learning_rate`).
 
     Raises:
-        ValueError: if the recipe standardises text and ``text_stats`` is None.
+        ValueError: if the recipe standardises text and ``text_stats`` is None, or decays its
+            learning rate and ``total_steps`` is missing.
     """
     from .models import build_discriminator, build_generator
     from .training import TextGAN
@@ -83,10 +143,10 @@ def build_gan(recipe: dict, text_dim: int, text_stats=None, jit_compile="auto"):
     generator = build_generator(text_dim, text_stats=stats, **recipe["generator"])
     discriminator = build_discriminator(text_dim, text_stats=stats, **recipe["discriminator"])
     gan = TextGAN(generator, discriminator, **recipe["gan"])
-    lr = recipe["learning_rate"]
-    gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5), jit_compile=jit_compile)
+    gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate(recipe, total_steps), beta_1=0.5),
+                g_optimizer=keras.optimizers.Adam(learning_rate(recipe, total_steps), beta_1=0.5),
+                jit_compile=jit_compile)
     return gan
 
 
-__all__ = ["SHAPES", "EMOJI", "EMOJI_PREVIOUS", "build_gan"]
+__all__ = ["SHAPES", "EMOJI", "EMOJI_PREVIOUS", "LinearDecay", "learning_rate", "build_gan"]

@@ -11,10 +11,12 @@ Three ways to give the generator the caption, in the order the field found them:
   text code, draw c ~ N(mu(e), diag(sigma(e)^2)) and add KL(N(mu, sigma^2) || N(0, I)) to G's
   loss (:class:`ConditioningAugmentation`). Nearby captions then share codes, which smooths the
   conditioning manifold when there are few captions. Combines with either fusion.
-* ``fusion="film"`` - **affine modulation** (FiLM, Perez et al., 2018; DF-GAN's "deep fusion",
-  Tao et al., 2022): z alone makes the 4x4 map, and *every* upsampling block scales and shifts
-  its normalised features by gamma(text) and beta(text) (:class:`FiLM`), so the caption acts at
-  every resolution.
+* ``fusion="film"`` - **affine modulation** (FiLM, Perez et al., 2018) after a batch norm
+  without its own scale and shift, i.e. **conditional batch norm** (de Vries et al., 2017; as in
+  the SN-GAN and BigGAN generators): z alone makes the 4x4 map, and *every* upsampling block
+  scales and shifts its normalised features by gamma(text) and beta(text) (:class:`FiLM`), so
+  the caption acts at every resolution. (DF-GAN's fusion blocks, Tao et al., 2022, apply such
+  affines with no normalisation, two per block, each followed by a LeakyReLU.)
 
 Upsampling is nearest-neighbour + 3x3 convolution by default; ``upsampling="transposed"``
 uses stride-2 transposed convolutions with 3x3 kernels, which make checkerboard artefacts
@@ -99,8 +101,10 @@ class ConditioningAugmentation(layers.Layer):
 class FiLM(layers.Layer):
     """Feature-wise affine modulation by the text: x * (1 + gamma(t)) + beta(t).
 
-    Taught in ``02_generator``. FiLM (Perez et al., 2018); DF-GAN's affine blocks (Tao et al.,
-    2022). gamma and beta (B, 1, 1, C) come from a two-layer MLP of the text code t; the last
+    Taught in ``02_generator``. FiLM (Perez et al., 2018); after a batch norm without scale and
+    shift (as this module's blocks use it) it is conditional batch norm (de Vries et al.,
+    2017). DF-GAN (Tao et al., 2022) applies such affines without normalisation.
+    gamma and beta (B, 1, 1, C) come from a two-layer MLP of the text code t; the last
     layer starts at zero, so an untrained FiLM is the identity and the text's influence is
     learned.
 
