@@ -56,7 +56,8 @@ def main(argv=None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", default="recipe", help="run name (results file name)")
-    parser.add_argument("--minutes", type=float, default=10.0, help="training time budget")
+    parser.add_argument("--minutes", type=float,
+                        help="training time budget (default 10; none when --steps is given)")
     parser.add_argument("--steps", type=int, help="stop after this many steps instead")
     parser.add_argument("--eval-every", type=int, default=500, help="steps between scores")
     parser.add_argument("--set", action="append", default=[], metavar="PART.KEY=JSON",
@@ -70,6 +71,8 @@ def main(argv=None) -> dict:
         if value is not None and value < 1:
             print(f"emoji_recipe: {flag} must be >= 1, got {value}", file=sys.stderr)
             raise SystemExit(2)
+    minutes = args.minutes if args.minutes is not None else (10.0 if args.steps is None
+                                                              else float("inf"))
     from textgan_lib import recipes
 
     recipe = apply_overrides(json.loads(json.dumps(recipes.EMOJI)), args.set)
@@ -120,7 +123,7 @@ def main(argv=None) -> dict:
               f"val {row['r1_val']:.3f}  sharp {row['sharpness']:.3f}  FID {row['fid_val']:.2f}"
               f"  " + " ".join(f"{k} {v:.3f}" for k, v in row.items() if k in logs),
               flush=True)
-        done = step >= budget or train_seconds >= args.minutes * 60
+        done = step >= budget or train_seconds >= minutes * 60
         result.update(final=row, finished=done,
                       load_average=[round(x, 2) for x in os.getloadavg()])
         path.write_text(json.dumps(result, indent=2) + "\n")   # after every evaluation

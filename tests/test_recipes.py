@@ -43,10 +43,10 @@ def test_emoji_recipe_puts_the_caption_into_the_layout_and_adds_an_l1_term():
 
 
 def test_linear_decay_is_pix2pix_linear_policy():
-    # constant for decay_start steps, then 1 - (t - start) / (total - start + 1), never below 0
+    # steps 0..49 at lr0, then 1 - (t + 1 - 50) / 51: the last step (t = 99) at lr0 / 51
     lr = recipes.LinearDecay(1e-3, decay_start=50, total_steps=100)
-    got = [float(lr(t)) for t in (0, 50, 51, 75, 100, 101, 500)]
-    want = [1e-3, 1e-3, 1e-3 * (1 - 1 / 51), 1e-3 * (1 - 25 / 51), 1e-3 / 51, 0.0, 0.0]
+    got = [float(lr(t)) for t in (0, 49, 50, 75, 99, 100, 500)]
+    want = [1e-3, 1e-3, 1e-3 * (1 - 1 / 51), 1e-3 * (1 - 26 / 51), 1e-3 / 51, 0.0, 0.0]
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
     again = recipes.LinearDecay.from_config(lr.get_config())
     assert float(again(75)) == pytest.approx(float(lr(75)))
@@ -70,6 +70,6 @@ def test_recipe_learning_rate_constant_or_decaying():
 def test_decaying_recipe_steps_both_optimizers_down():
     gan = recipes.build_gan({**recipes.EMOJI, "lr_decay_start": 0.0}, 384, total_steps=4)
     for opt in (gan.g_optimizer, gan.d_optimizer):
-        assert float(opt.learning_rate) == pytest.approx(6e-4)      # iteration 0
+        assert float(opt.learning_rate) == pytest.approx(6e-4 * (1 - 1 / 5))  # step 0 decays
         opt.iterations.assign(2)
-        assert float(opt.learning_rate) == pytest.approx(6e-4 * (1 - 2 / 5))
+        assert float(opt.learning_rate) == pytest.approx(6e-4 * (1 - 3 / 5))

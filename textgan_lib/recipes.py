@@ -63,9 +63,12 @@ EMOJI = {
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """pix2pix's ``linear`` learning-rate policy, per optimizer step: constant for the first
     ``decay_start`` steps, then linearly down towards zero at ``total_steps``:
-    ``lr(t) = lr0 * (1 - max(0, t - decay_start) / (total_steps - decay_start + 1))``
-    (the ``+ 1`` keeps the last step's rate above zero, as in the authors' ``get_scheduler``,
-    where the decay runs per epoch). The step is the optimizer's ``iterations``, which a
+    ``lr(t) = lr0 * (1 - max(0, t + 1 - decay_start) / (total_steps - decay_start + 1))``
+    for the optimizer step t = 0, 1, ...: exactly ``decay_start`` steps at ``lr0``, then a
+    linear decay whose last step (t = total_steps - 1) runs at ``lr0 / (total_steps -
+    decay_start + 1)``. This is the authors' ``get_scheduler`` rule (pytorch-CycleGAN-and-pix2pix,
+    ``1 - max(0, epoch + epoch_count - n_epochs) / (n_epochs_decay + 1)``, epoch_count = 1)
+    counted in steps instead of epochs. The step is the optimizer's ``iterations``, which a
     checkpoint stores, so a resumed run continues the same schedule.
 
     Raises:
@@ -83,7 +86,7 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         step = keras.ops.cast(step, "float32")
-        past = keras.ops.maximum(0.0, step - self.decay_start)
+        past = keras.ops.maximum(0.0, step + 1.0 - self.decay_start)
         factor = 1.0 - past / float(self.total_steps - self.decay_start + 1)
         return self.initial_learning_rate * keras.ops.maximum(factor, 0.0)
 

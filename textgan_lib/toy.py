@@ -224,7 +224,7 @@ def dirac_gan(gamma: float, steps: int = 1000, lr: float = 0.1):
     Taught in ``05_losses_and_derivations``. Alternating SGD steps from (θ, ψ) = (1, 1): a D step
     on the BCE plus the R1 penalty ``gamma`` on the real point, then a non-saturating G step.
     Without R1 (gamma = 0) the path spirals in towards the equilibrium (0, 0), slowly (the
-    non-saturating loss loses -u tanh(u/2) of (θ² + ψ²)/2 per unit time, u = ψθ; the saturating
+    non-saturating loss changes (θ² + ψ²)/2 by -u tanh(u/2) per unit time, u = ψθ; the saturating
     loss would conserve it and circle forever); with R1 it converges fast.
 
     Args:
