@@ -80,8 +80,8 @@ def check_caption(caption, max_tokens: int | None = None, encoder=None) -> str:
     if len(text) > MAX_CAPTION_CHARS:
         raise CaptionError(
             f"The caption is {len(text)} characters long; the demo takes at most "
-            f"{MAX_CAPTION_CHARS}. The model was trained on short emoji names (2-6 words): "
-            "describe one thing in a few words.")
+            f"{MAX_CAPTION_CHARS}. The model was trained on short emoji names, most of "
+            "them a few words: describe one thing in a few words.")
     pictographs = [c for c in text if unicodedata.category(c) in ("So", "Cs", "Co")]
     if pictographs:
         import emoji
