@@ -390,3 +390,11 @@ def test_reconstruction_term_adds_lambda_times_l1_to_g_loss():
     with pytest.raises(ValueError, match="reconstruction_weight"):
         _options_gan(reconstruction_weight=-1.0)
     assert "g_l1" not in _gan().fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0).history
+
+
+def test_epoch_steps_counts_full_batches_and_caps():
+    from textgan_lib.training import epoch_steps
+
+    assert epoch_steps(3369, 64) == 52                      # the emoji course epoch
+    assert epoch_steps(10, 64) == 1 and epoch_steps(640, 64, steps_per_epoch=3) == 3
+    assert epoch_steps(640, 64, steps_per_epoch=50) == 10 and epoch_steps(640, 64, 0) == 1

@@ -276,7 +276,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     from .models.superres import fit_superres
     from .recipes import build_gan
     from .text import TextEncoder
-    from .training import fit_gan
+    from .training import epoch_steps, fit_gan
     from .viz import comparison_grid
 
     if data not in DATA_SETS:
@@ -321,10 +321,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     clock = time.perf_counter()
     stats = (text_statistics(train_embeddings[np.unique(train_ids, return_index=True)[1]])
              if recipe.get("standardize_text") else None)
-    n = len(train_images)
-    steps = n // batch_size if n >= batch_size else 1          # as fit_gan counts an epoch
-    if cfg.max_steps_per_epoch is not None:
-        steps = max(1, min(int(cfg.max_steps_per_epoch), steps))
+    steps = epoch_steps(len(train_images), batch_size, cfg.max_steps_per_epoch)
     decay = ({"lr_decay_start": recipe["lr_decay_start"], "total_steps": epochs * steps}
              if recipe.get("lr_decay_start") is not None else {})
     gan = build_gan(recipe, encoder.dim, text_stats=stats, jit_compile=jit_compile,

@@ -455,6 +455,14 @@ def tensorboard_available() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
+def epoch_steps(num_images: int, batch_size: int, steps_per_epoch: int | None = None) -> int:
+    """Optimizer steps in one :func:`fit_gan` epoch: one pass over ``num_images`` in full
+    batches (at least 1), capped at ``steps_per_epoch`` when that is given."""
+    steps_per_pass = num_images // batch_size if num_images >= batch_size else 1
+    return (steps_per_pass if steps_per_epoch is None
+            else max(1, min(int(steps_per_epoch), steps_per_pass)))
+
+
 def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=None, *,
             epochs: int, batch_size: int = 64, steps_per_epoch: int | None = None,
             out_dir=None, sample_embeddings=None, sample_captions=None, num_noise: int = 4,
@@ -506,9 +514,7 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
     from .callbacks import GANCheckpoint, NonFiniteLossError, SampleGrid, StopOnNonFinite
 
     n = len(images)
-    steps_per_pass = n // batch_size if n >= batch_size else 1
-    steps = steps_per_pass if steps_per_epoch is None else max(1, min(int(steps_per_epoch),
-                                                                     steps_per_pass))
+    steps = epoch_steps(n, batch_size, steps_per_epoch)
     out_dir = Path(out_dir) if out_dir is not None else None
     if image_size is None:
         image_size = int(gan.generator.output.shape[1])
@@ -571,5 +577,5 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
 
 
 __all__ = ["TextGAN", "wrong_caption_pairs", "scores_examples_independently", "training_stream",
-           "fit_gan", "tensorboard_available",
+           "epoch_steps", "fit_gan", "tensorboard_available",
            "GRADIENT_PENALTIES", "GAN_LOSSES"]
