@@ -253,7 +253,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     Args:
         epochs, batch_size: override the run mode's ``gan_epochs`` / ``batch_size``.
         augment, ema_decay, gradient_penalty, loss: :class:`~textgan_lib.training.TextGAN`
-            options (defaults: the plain GAN-INT-CLS model).
+            options (defaults: the plain GAN-CLS model).
         generator_options, discriminator_options: extra keyword arguments of
             :func:`~textgan_lib.models.build_generator` / ``build_discriminator`` (e.g.
             ``{"fusion": "film", "conditioning_augmentation": True}``).

@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, help="default: the run mode's")
     train.add_argument("--recipe", choices=RECIPES,
                        help="the measured recipe of textgan_lib.recipes (default: the data set's, "
-                            "emoji or shapes; 'plain' is the GAN-INT-CLS skeleton, whose "
+                            "emoji or shapes; 'plain' is the GAN-CLS skeleton, whose "
                             "options the flags below set)")
     model = train.add_argument_group(
         "model options", "build the model from these instead of a recipe (with --recipe plain, "

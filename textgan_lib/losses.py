@@ -95,7 +95,7 @@ def generator_loss(fake_logits):
 
 def matching_aware_discriminator_loss(real_right_logits, real_wrong_logits, fake_right_logits,
                                       wrong_weights=None):
-    """Matching-aware discriminator loss of GAN-INT-CLS (Reed et al., 2016, "Generative
+    """Matching-aware discriminator loss of GAN-CLS (Reed et al., 2016, "Generative
     Adversarial Text to Image Synthesis", Algorithm 1).
 
     D sees three kinds of pairs: a real image with its own caption (target 1), a real image with

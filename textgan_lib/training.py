@@ -7,7 +7,7 @@ network, never shared) and is trained with ``fit`` on the dicts of
 :func:`textgan_lib.data.pipeline.make_pipeline`. Each step:
 
 1. D step: D sees real/right (target 1), real/wrong (target 0) and fake/right (target 0) pairs,
-   the matching-aware loss of GAN-INT-CLS (Reed et al., 2016). Only D's weights change.
+   the matching-aware loss of GAN-CLS (Reed et al., 2016). Only D's weights change.
    (``fuse_d_calls=True`` scores the three kinds of pairs in one D call on their concatenation:
    the same logits for a D without batch or spectral norm, but measured slower on a 2-core CPU
    under XLA, see ``bench/train_step.py``; off by default.)
@@ -18,7 +18,7 @@ Metrics (per-epoch means in ``fit``'s history): ``d_loss``, ``g_loss``, ``d_real
 ``d_fake`` (D's mean probability "real" on real/right and fake/right pairs), and ``d_penalty``
 when a gradient penalty is on.
 
-Options for small data and for the GPU (all off by default, which is the plain GAN-INT-CLS
+Options for small data and for the GPU (all off by default, which is the plain GAN-CLS
 step above): DiffAugment of every image D sees (:mod:`textgan_lib.augment`), an exponential
 moving average (EMA) of G's weights for samples and evaluation, a gradient penalty (R1 or
 DF-GAN's MA-GP), the hinge loss, mixed precision (float16 with loss scaling, or bfloat16) and

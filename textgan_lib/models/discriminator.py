@@ -5,7 +5,7 @@ Taught in ``04_discriminator``.
 Image path: stride-2 4x4 convolutions with LeakyReLU(0.2) down to a 4x4 feature map (no batch
 norm, so an image's score never depends on its batch-mates). Text path and fusion, two choices:
 
-* ``fusion="concat"`` (GAN-INT-CLS, Reed et al., 2016): the embedding is compressed by a dense
+* ``fusion="concat"`` (GAN-CLS, Reed et al., 2016): the embedding is compressed by a dense
   layer, replicated over the 4x4 grid, concatenated with the image features and mixed by a 1x1
   convolution; a dense layer on the flattened map gives the logit.
 * ``fusion="projection"`` (Miyato & Koyama, 2018, "cGANs with Projection Discriminator"):

@@ -4,7 +4,7 @@ Taught in ``02_generator``.
 
 Three ways to give the generator the caption, in the order the field found them:
 
-* ``fusion="concat"`` - **GAN-INT-CLS** (Reed et al., 2016, "Generative Adversarial Text to
+* ``fusion="concat"`` - **GAN-CLS** (Reed et al., 2016, "Generative Adversarial Text to
   Image Synthesis"): compress the sentence embedding with a dense layer, concatenate it with the
   noise z, project to a 4x4 feature map and upsample. The text enters once, at the start.
 * ``conditioning_augmentation=True`` - **StackGAN** (Zhang et al., 2017): instead of a fixed
@@ -204,7 +204,7 @@ def build_generator(text_dim: int, z_dim: int = config.Z_DIM, image_size: int = 
             resolution doubles it, up to 8x.
         text_features: size of the text code (the compressed embedding, or the
             conditioning-augmentation code).
-        fusion: ``"concat"`` (text code concatenated with z, GAN-INT-CLS), ``"film"``
+        fusion: ``"concat"`` (text code concatenated with z, GAN-CLS), ``"film"``
             (z alone makes the 4x4 map; every upsampling block is modulated by the text code)
             or ``"concat_film"`` (both: the text code and z make the 4x4 map, so the caption
             decides the layout, and every block is modulated by the text code too).
