@@ -3,14 +3,63 @@
 Each checker takes the student's answer (a value or a function), tests it against the
 reference, and either prints ``Exercise N: correct ...`` and returns ``True``, or raises
 :class:`CheckFailed` with a message that says *what* is wrong (wrong shape, padding counted,
-sign error, ...), never only "wrong". The reference solutions pass (see ``tests/test_checks.py``).
+sign error, ...), never only "wrong". An exercise cell starts blank (``answer = ...``, or a
+function whose body is ``...``); for a blank answer the checker prints ``Exercise N: not
+attempted yet`` and returns ``False`` without raising, so that a notebook runs from top to
+bottom before any exercise is done. The reference solutions live in ``notebooks/solutions/``
+and pass (``tests/test_solutions.py``).
 
     from textgan_lib.checks import text_embeddings as check
     check.masked_mean(my_masked_mean)
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+
+class NotAttempted(BaseException):
+    """Raised inside a checker when the student's function returns ``None`` or ``...`` (a blank
+    answer). It derives from ``BaseException`` so that the checkers' ``except Exception``
+    clauses, which report a student's error, let it through to :func:`exercise`."""
+
+
+def _blank(value) -> bool:
+    """``None``, ``...``, or a dict whose values are all blank (e.g. a table of targets)."""
+    if isinstance(value, dict):
+        return bool(value) and all(_blank(v) for v in value.values())
+    return value is None or value is Ellipsis
+
+
+def exercise(name: str):
+    """Decorator for a checker whose first argument is the student's answer: a blank answer
+    (``...``, or a function that returns ``None`` or ``...``) prints ``"<name>: not attempted
+    yet ..."`` and returns ``False`` instead of being checked."""
+    def decorate(checker):
+        @functools.wraps(checker)
+        def run(answer, *args, **kwargs):
+            if _blank(answer):
+                print(f"{name}: not attempted yet (replace the ... with your answer, then run "
+                      "this cell again)")
+                return False
+            if callable(answer):
+                student = answer
+
+                @functools.wraps(student)
+                def answer(*a, **k):
+                    out = student(*a, **k)
+                    if _blank(out):
+                        raise NotAttempted
+                    return out
+            try:
+                return checker(answer, *args, **kwargs)
+            except NotAttempted:
+                print(f"{name}: not attempted yet (your function returns None: write its body "
+                      "in place of the ... and return the result)")
+                return False
+        return run
+    return decorate
 
 
 class CheckFailed(AssertionError):
@@ -42,4 +91,4 @@ def check_shape(array: np.ndarray, expected: tuple, what: str):
         fail(f"{what} has shape {tuple(array.shape)}, expected {tuple(expected)}.")
 
 
-__all__ = ["CheckFailed", "fail", "passed", "as_array", "check_shape"]
+__all__ = ["CheckFailed", "NotAttempted", "exercise", "fail", "passed", "as_array", "check_shape"]

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from . import as_array, check_shape, fail, passed
+from . import as_array, check_shape, exercise, fail, passed
 
 
 def _call(function, what: str, *args):
@@ -31,6 +31,7 @@ def _reference_slerp(a, b, t):
     return (math.sin((1 - t) * omega) * a + math.sin(t * omega) * b) / math.sin(omega)
 
 
+@exercise("Exercise 1")
 def slerp(function) -> bool:
     """Exercise 1: ``function(a, b, t)`` for two NumPy vectors ``(D,)`` and ``t`` in [0, 1]:
     ``sin((1-t) W)/sin W * a + sin(t W)/sin W * b``, ``W`` the angle between ``a`` and ``b``;
@@ -77,6 +78,7 @@ def slerp(function) -> bool:
     return passed("Exercise 1", ": slerp keeps the noise vector's length along the path")
 
 
+@exercise("Exercise 2")
 def truncate(function) -> bool:
     """Exercise 2: ``function(z, threshold, rng) -> z'``, BigGAN's truncation trick: every entry
     of ``z`` with ``|z| > threshold`` is redrawn from N(0, 1) with ``rng`` until it lies inside;
@@ -132,6 +134,7 @@ def _truncated_normal_std(c: float) -> float:
     return math.sqrt(1 - 2 * c * phi / mass)
 
 
+@exercise("Exercise 3")
 def noise_augment(function) -> bool:
     """Exercise 3: ``function(low, level, eps) -> noisy``, Imagen's noise conditioning
     augmentation: ``cos(pi/2 * level) * low + sin(pi/2 * level) * eps``, the forward diffusion

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import as_array, check_shape, fail, passed
+from . import as_array, check_shape, exercise, fail, passed
 
 
 def _projection_reference(phi, text_code, psi_w, psi_b):
     return phi @ psi_w + psi_b + np.sum(text_code * phi, axis=1, keepdims=True)
 
 
+@exercise("Exercise 1")
 def projection_logit(fn) -> bool:
     """Exercise 1: ``fn(phi, text_code, psi_w, psi_b) -> logit (B, 1)`` of a projection D.
 
@@ -61,6 +62,7 @@ def projection_logit(fn) -> bool:
          "sum(text_code * phi, axis=1, keepdims=True).")
 
 
+@exercise("Exercise 2")
 def wrong_captions(fn) -> bool:
     """Exercise 2: ``fn(image_ids) -> indices (B,)`` of a "wrong" caption for every example.
 
@@ -100,6 +102,7 @@ def wrong_captions(fn) -> bool:
     return passed("Exercise 2", ": no wrong caption belongs to the same image")
 
 
+@exercise("Exercise 3")
 def pair_targets(targets) -> bool:
     """Exercise 3: the targets of the three matching-aware pair kinds (Reed et al., 2016).
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import as_array, check_shape, fail, passed
+from . import as_array, check_shape, exercise, fail, passed
 
 
+@exercise("Exercise 1")
 def kl_divergence(fn) -> bool:
     """Exercise 1: ``fn(mu, log_sigma)`` -> KL(N(mu, sigma^2) || N(0, 1)) per element (NumPy)."""
     mu = np.array([[0.0, 1.0, -0.5], [2.0, 0.0, 0.3]])
@@ -32,6 +33,7 @@ def kl_divergence(fn) -> bool:
          f"at mu = 1, log_sigma = 0 you give {out[0, 1]:.3f}, expected 0.5.")
 
 
+@exercise("Exercise 2")
 def projection_weights(answer, generator) -> bool:
     """Exercise 2: ``answer`` = number of weights of the generator's ``project`` layer."""
     layer = generator.get_layer("project")
@@ -49,6 +51,7 @@ def projection_weights(answer, generator) -> bool:
     fail(f"{answer:,} is not right: inputs x outputs, where outputs = 4 * 4 * channels.")
 
 
+@exercise("Exercise 3")
 def film(fn) -> bool:
     """Exercise 3: ``fn(x (B, H, W, C), gamma (B, C), beta (B, C))`` -> FiLM output."""
     rng = np.random.default_rng(0)

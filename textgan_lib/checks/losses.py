@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from . import as_array, check_shape, fail, passed
+from . import as_array, check_shape, exercise, fail, passed
 
 
 def _softplus(x):
@@ -26,6 +26,7 @@ def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+@exercise("Exercise 1")
 def optimal_discriminator(fn) -> bool:
     """Exercise 1: ``fn(p_data, p_g) -> D*`` for arrays of densities (same shape)."""
     p_data = np.array([0.4, 0.1, 0.0, 0.25, 1e-3])
@@ -46,6 +47,7 @@ def optimal_discriminator(fn) -> bool:
          "(= p_data / (p_data + p_g)).")
 
 
+@exercise("Exercise 2")
 def discriminator_loss(fn) -> bool:
     """Exercise 2: ``fn(real_logits, fake_logits) -> scalar`` D's BCE loss from logits.
 
@@ -111,6 +113,7 @@ def discriminator_loss(fn) -> bool:
     return passed("Exercise 2", f": {got:.4f}; 2 ln 2 at D = 0.5; 200 at logits +-200")
 
 
+@exercise("Exercise 3")
 def generator_gradient(fn) -> bool:
     """Exercise 3: ``fn(s) -> d/ds [-log sigmoid(s)]`` (the non-saturating G loss of one fake
     with logit s), element-wise on a float NumPy array; right answer sigmoid(s) - 1."""
@@ -152,6 +155,7 @@ def _test_discriminator():
     return d
 
 
+@exercise("Exercise 4")
 def r1_penalty(fn) -> bool:
     """Exercise 4: ``fn(discriminator, images, gamma) -> scalar`` the R1 penalty
     (gamma / 2) * mean_i ||grad_x D(x_i)||^2 (Mescheder et al., 2018), with tf.GradientTape."""

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import as_array, check_shape, fail, passed
+from . import as_array, check_shape, exercise, fail, passed
 
 
+@exercise("Exercise 1")
 def pixels_to_model_inputs(x, images) -> bool:
     """Exercise 1: ``x`` must be ``images`` (uint8 0..255) as float32 in [-1, 1]."""
     from ..viz import to_uint8
@@ -25,6 +26,7 @@ def pixels_to_model_inputs(x, images) -> bool:
     return passed("Exercise 1")
 
 
+@exercise("Exercise 2")
 def faces_in_validation(n, emoji_all) -> bool:
     """Exercise 2: ``n`` must be the number of validation captions containing "face"."""
     from ..data.emoji import split_of
@@ -39,6 +41,7 @@ def faces_in_validation(n, emoji_all) -> bool:
     return passed("Exercise 2", f", {n} validation captions contain 'face'")
 
 
+@exercise("Exercise 3")
 def find_pair(i, emoji_all, caption: str = "panda", char: str = "\U0001F43C") -> bool:
     """Exercise 3: ``i`` must be the row of ``caption`` in ``emoji_all``."""
     if not isinstance(i, (int, np.integer)):

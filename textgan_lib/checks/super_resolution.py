@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from . import as_array, check_shape, fail, passed
+from . import as_array, check_shape, exercise, fail, passed
 
 _RANGES = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0))
 
@@ -34,6 +34,7 @@ def _as_float(value, what: str) -> float:
     return float(array.reshape(()))
 
 
+@exercise("Exercise 1")
 def psnr(function) -> bool:
     """Exercise 1: ``function(a, b, value_range) -> float``, the PSNR in dB of two images.
 
@@ -101,6 +102,7 @@ def _torch_layout(x: np.ndarray, r: int) -> np.ndarray:
             .reshape(b, h * r, w * r, c // (r * r)))
 
 
+@exercise("Exercise 2")
 def depth_to_space(function) -> bool:
     """Exercise 2: ``function(x, r)`` for NumPy (B, H, W, C*r*r) -> (B, H*r, W*r, C).
 
@@ -131,6 +133,7 @@ def depth_to_space(function) -> bool:
     return passed("Exercise 2", ": matches tf.nn.depth_to_space")
 
 
+@exercise("Exercise 3")
 def conv_params(function) -> bool:
     """Exercise 3: ``function(kernel_size, in_channels, out_channels) -> int``, the number of
     weights of a Keras ``Conv2D`` (square kernel, with bias)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import as_array, check_shape, fail, passed
+from . import as_array, check_shape, exercise, fail, passed
 
 
 def _padded_batch(seed: int = 0):
@@ -13,6 +13,7 @@ def _padded_batch(seed: int = 0):
     return hidden, mask
 
 
+@exercise("Exercise 1")
 def masked_mean(fn) -> bool:
     """Exercise 1: ``fn(hidden (B, T, D), mask (B, T)) -> (B, D)``, the masked mean."""
     from ..text import masked_mean_pool
@@ -39,6 +40,7 @@ def masked_mean(fn) -> bool:
          "mask[b, t] == 1.")
 
 
+@exercise("Exercise 2")
 def cosine(value, a, b) -> bool:
     """Exercise 2: ``value`` must be the cosine similarity of vectors ``a`` and ``b``."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -53,6 +55,7 @@ def cosine(value, a, b) -> bool:
     fail(f"{value:.4f} is not the cosine similarity ({expected:.4f}): a @ b / (|a| |b|).")
 
 
+@exercise("Exercise 3")
 def beat_the_search(query: str, search, captions, target: str = "ambulance") -> bool:
     """Exercise 3: ``query`` (without the word ``target``) must rank ``target`` first."""
     if not isinstance(query, str) or not query.strip():

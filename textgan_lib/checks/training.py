@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import as_array, check_shape, fail, passed
+from . import as_array, check_shape, exercise, fail, passed
 
 
 def _call(fn, *args):
@@ -13,6 +13,7 @@ def _call(fn, *args):
         fail(f"your function raised {type(err).__name__}: {err}")
 
 
+@exercise("Exercise 1")
 def ema_update(fn) -> bool:
     """Exercise 1: ``fn(w_ema, w, decay)`` -> the new EMA weights (NumPy arrays)."""
     w_ema, w = np.array([1.0, 2.0, -1.0]), np.array([3.0, 2.0, 1.0])
@@ -30,6 +31,7 @@ def ema_update(fn) -> bool:
          f"got {np.round(out, 4).tolist()}.")
 
 
+@exercise("Exercise 2")
 def frechet_1d(fn) -> bool:
     """Exercise 2: ``fn(m1, s1, m2, s2)`` -> Fréchet distance of N(m1, s1^2) and N(m2, s2^2)."""
     cases = [(0.0, 1.0, 0.0, 1.0), (0.0, 1.0, 3.0, 1.0), (1.0, 2.0, 1.0, 5.0), (0.5, 1.5, -1.0, 0.5)]
@@ -49,6 +51,7 @@ def frechet_1d(fn) -> bool:
     return passed("Exercise 2", ": FID in 1-D is (m1 - m2)^2 + (s1 - s2)^2")
 
 
+@exercise("Exercise 3")
 def fid_from_features(fn) -> bool:
     """Exercise 3: ``fn(features_a (N, F), features_b (M, F))`` -> FID (float)."""
     from ..fid import feature_statistics, frechet_distance
