@@ -69,7 +69,7 @@ def test_pair_targets():
     _fails(check_d.pair_targets, [1, 0, 0], "dict")
 
 
-# --- 05_losses_and_derivations ---
+# --- 05_losses_and_derivations and 05b_stable_losses_and_penalties ---
 
 def test_optimal_discriminator():
     assert check_l.optimal_discriminator(losses.optimal_discriminator)
@@ -126,7 +126,7 @@ def test_generator_gradient():
     _fails(check_l.generator_gradient, lambda s: sigmoid(s) * (1 - sigmoid(s)), "divide")
 
 
-ref_r1 = solution("05_losses_and_derivations").my_r1
+ref_r1 = solution("05b_stable_losses_and_penalties").my_r1
 
 
 def _variant(kind):

@@ -48,6 +48,7 @@ def _cases():
     s00, s01, s02 = (_solution(n) for n in ("00_overview", "01_text_embeddings", "02_generator"))
     s03, s04 = _solution("03_super_resolution"), _solution("04_discriminator")
     s05, s06 = _solution("05_losses_and_derivations"), _solution("06_training")
+    s05b = _solution("05b_stable_losses_and_penalties")
     s07 = _solution("07_cascade_demo")
     pairs, images = _Pairs(), np.array([[[[0, 128, 255]]]], dtype=np.uint8)
     a, b = np.array([3.0, 0.0, 4.0]), np.array([1.0, 2.0, 2.0])
@@ -69,9 +70,9 @@ def _cases():
         ("04-2", discriminator.wrong_captions, s04.my_wrong_indices, ()),
         ("04-3", discriminator.pair_targets, s04.my_targets, ()),
         ("05-1", losses.optimal_discriminator, s05.my_optimal_d, ()),
-        ("05-2", losses.discriminator_loss, s05.my_d_loss, ()),
-        ("05-3", losses.generator_gradient, s05.my_dloss_ds, ()),
-        ("05-4", losses.r1_penalty, s05.my_r1, ()),
+        ("05-2", losses.generator_gradient, s05.my_dloss_ds, ()),
+        ("05b-1", losses.discriminator_loss, s05b.my_d_loss, ()),
+        ("05b-2", losses.r1_penalty, s05b.my_r1, ()),
         ("06-1", training.ema_update, s06.my_ema, ()),
         ("06-2", training.frechet_1d, s06.my_frechet_1d, ()),
         ("06-3", training.fid_from_features, s06.my_fid, ()),

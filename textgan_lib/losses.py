@@ -1,6 +1,7 @@
 """GAN losses, computed from logits so that they stay finite.
 
-Taught in ``05_losses_and_derivations`` (first used in ``06_training``).
+Taught in ``05_losses_and_derivations`` and ``05b_stable_losses_and_penalties`` (first used in
+``06_training``).
 
 The discriminator D outputs a *logit* s (any real number); D's probability that an input is
 real is sigmoid(s). Every loss here takes logits, never probabilities: with the identity
@@ -47,7 +48,7 @@ def _weighted_mean(values, weights=None):
 def bce_with_logits(logits, targets):
     """Element-wise binary cross-entropy from logits, numerically stable.
 
-    Taught in ``05_losses_and_derivations``.
+    Taught in ``05b_stable_losses_and_penalties``.
 
     BCE(s, t) = -t log sigmoid(s) - (1 - t) log(1 - sigmoid(s)) = softplus(s) - t * s.
 
@@ -140,7 +141,7 @@ def saturating_generator_loss(fake_logits):
 def hinge_discriminator_loss(real_logits, fake_logits):
     """Hinge loss of D (Lim & Ye 2017; Miyato et al. 2018): mean relu(1 - real) + mean relu(1 + fake).
 
-    Taught in ``05_losses_and_derivations``. D is satisfied (zero loss, zero gradient) once a
+    Taught in ``05b_stable_losses_and_penalties``. D is satisfied (zero loss, zero gradient) once a
     real logit is >= 1 and a fake one <= -1; it stops pushing its logits further apart.
 
     Args:
@@ -158,7 +159,7 @@ def hinge_discriminator_loss(real_logits, fake_logits):
 def hinge_generator_loss(fake_logits):
     """Generator loss paired with the hinge D loss: -mean D(G(z)) (the raw score).
 
-    Taught in ``05_losses_and_derivations``. Its gradient with respect to every fake logit is
+    Taught in ``05b_stable_losses_and_penalties``. Its gradient with respect to every fake logit is
     -1/B, however confidently D rejects the fake: it never saturates.
 
     Args:
@@ -174,7 +175,7 @@ def matching_aware_hinge_discriminator_loss(real_right_logits, real_wrong_logits
                                             fake_right_logits, wrong_weights=None):
     """Hinge version of the matching-aware D loss, as in DF-GAN (Tao et al., 2022, eq. 3).
 
-    Taught in ``05_losses_and_derivations``.
+    Taught in ``05b_stable_losses_and_penalties``.
 
         L_D = mean relu(1 - real/right) + (mean relu(1 + real/wrong) + mean relu(1 + fake/right)) / 2
 
@@ -226,7 +227,7 @@ def r1_penalty(discriminator, images, text=None, gamma: float = 10.0, training: 
     """R1 gradient penalty (Mescheder et al., 2018, "Which Training Methods for GANs do
     actually Converge?", eq. 9): (gamma / 2) * E_x ||grad_x D(x)||^2 on **real** data.
 
-    Taught in ``05_losses_and_derivations``. It pushes D's logit to be flat on the data, so
+    Taught in ``05b_stable_losses_and_penalties``. It pushes D's logit to be flat on the data, so
     that D does not keep pushing G past the data once G matches it. D here is the logit (the
     paper's D before the sigmoid). Add it to D's loss; G never sees it.
 
@@ -266,7 +267,7 @@ def matching_aware_gradient_penalty(discriminator, images, text, k: float = 2.0,
     """Matching-aware zero-centred gradient penalty, MA-GP, of DF-GAN (Tao et al., 2022,
     "DF-GAN: A Simple and Effective Baseline for Text-to-Image Synthesis", section 3.3).
 
-    Taught in ``05_losses_and_derivations``. On **real images with their matching captions**,
+    Taught in ``05b_stable_losses_and_penalties``. On **real images with their matching captions**,
     the gradient of D's logit with respect to both inputs is pushed to zero, which smooths D
     around the real, matching data points. Per example, with g_x = grad_x D(x, e) and
     g_e = grad_e D(x, e):

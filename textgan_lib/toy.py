@@ -1,4 +1,5 @@
-"""1-D toy GAN and densities, taught in ``05_losses_and_derivations``.
+"""1-D toy GAN and densities, taught in ``05_losses_and_derivations`` (densities, D*, JS) and
+``05b_stable_losses_and_penalties`` (the toy GAN, mode coverage, the Dirac GAN).
 
 Everything here works on scalars or 1-D arrays, so each GAN identity of the notebook can be
 checked exactly on a grid or by sampling, in seconds and on a CPU:
@@ -113,7 +114,7 @@ def optimal_value_sampled(rng, mu_g, n: int = 200_000):
 def sample_data(n, rng, centres=CENTRES, sd=SD):
     """n samples of the two-mode toy data: a centre chosen uniformly, plus N(0, sd²) noise.
 
-    Taught in ``05_losses_and_derivations``.
+    Taught in ``05b_stable_losses_and_penalties``.
 
     Args:
         n: number of samples (int >= 0).
@@ -130,7 +131,7 @@ def sample_data(n, rng, centres=CENTRES, sd=SD):
 def data_density(v, centres=CENTRES, sd=SD):
     """Density of the toy data (an equal mixture of N(c, sd²) over the centres) at v.
 
-    Taught in ``05_losses_and_derivations``.
+    Taught in ``05b_stable_losses_and_penalties``.
 
     Args:
         v: float or array of any shape.
@@ -147,7 +148,7 @@ def data_density(v, centres=CENTRES, sd=SD):
 def mode_coverage(samples, radius: float = 1.0, centres=CENTRES):
     """Fraction of samples within ``radius`` of each mode centre.
 
-    Taught in ``05_losses_and_derivations``.
+    Taught in ``05b_stable_losses_and_penalties``.
 
     Args:
         samples: array of any shape (flattened), e.g. G's outputs (n, 1).
@@ -164,7 +165,7 @@ def mode_coverage(samples, radius: float = 1.0, centres=CENTRES):
 def modes_missed(samples, min_fraction: float = 0.10, centres=CENTRES):
     """Number of modes holding fewer than ``min_fraction`` of the samples (within radius 1).
 
-    Taught in ``05_losses_and_derivations``.
+    Taught in ``05b_stable_losses_and_penalties``.
 
     Returns:
         int in [0, k].
@@ -175,7 +176,7 @@ def modes_missed(samples, min_fraction: float = 0.10, centres=CENTRES):
 def mlp(n_in: int, name: str):
     """A small MLP for the toy GAN: n_in -> 32 -> 32 -> 1, leaky ReLU, linear output.
 
-    Taught in ``05_losses_and_derivations`` (G: 4-D noise -> x; D: x -> logit).
+    Taught in ``05b_stable_losses_and_penalties`` (G: 4-D noise -> x; D: x -> logit).
 
     Args:
         n_in: input width (int >= 1).
@@ -195,7 +196,7 @@ def mlp(n_in: int, name: str):
 def make_gan_step(generator, discriminator, g_optimizer, d_optimizer):
     """One compiled toy-GAN step: a D step on the BCE, then a non-saturating G step.
 
-    Taught in ``05_losses_and_derivations``.
+    Taught in ``05b_stable_losses_and_penalties``.
 
     Returns:
         a ``tf.function`` ``step(real, z) -> (d_loss, g_loss)``; real is float32 (batch, 1), z is
@@ -221,7 +222,7 @@ def make_gan_step(generator, discriminator, g_optimizer, d_optimizer):
 def dirac_gan(gamma: float, steps: int = 1000, lr: float = 0.1):
     """The Dirac GAN (Mescheder et al., 2018): G is a point θ, D(x) = ψ x, the data a point at 0.
 
-    Taught in ``05_losses_and_derivations``. Alternating SGD steps from (θ, ψ) = (1, 1): a D step
+    Taught in ``05b_stable_losses_and_penalties``. Alternating SGD steps from (θ, ψ) = (1, 1): a D step
     on the BCE plus the R1 penalty ``gamma`` on the real point, then a non-saturating G step.
     Without R1 (gamma = 0) the path spirals in towards the equilibrium (0, 0), slowly (the
     non-saturating loss changes (θ² + ψ²)/2 by -u tanh(u/2) per unit time, u = ψθ; the saturating

@@ -1,10 +1,11 @@
-"""Exercise checkers for ``05_losses_and_derivations``.
+"""Exercise checkers for ``05_losses_and_derivations`` (exercises 1 and 2) and
+``05b_stable_losses_and_penalties`` (exercises 1 and 2).
 
     from textgan_lib.checks import losses as check
-    check.optimal_discriminator(my_optimal_d)
-    check.discriminator_loss(my_d_loss)
-    check.generator_gradient(my_dloss_ds)
-    check.r1_penalty(my_r1)
+    check.optimal_discriminator(my_optimal_d)   # 05, exercise 1
+    check.generator_gradient(my_dloss_ds)       # 05, exercise 2
+    check.discriminator_loss(my_d_loss)         # 05b, exercise 1
+    check.r1_penalty(my_r1)                     # 05b, exercise 2
 
 Each returns True (and prints "Exercise N: correct ...") or raises
 :class:`~textgan_lib.checks.CheckFailed` saying what is wrong.
@@ -28,7 +29,7 @@ def _sigmoid(x):
 
 @exercise("Exercise 1")
 def optimal_discriminator(fn) -> bool:
-    """Exercise 1: ``fn(p_data, p_g) -> D*`` for arrays of densities (same shape)."""
+    """05, exercise 1: ``fn(p_data, p_g) -> D*`` for arrays of densities (same shape)."""
     p_data = np.array([0.4, 0.1, 0.0, 0.25, 1e-3])
     p_g = np.array([0.1, 0.3, 0.2, 0.25, 3e-3])
     got = as_array(fn(p_data.copy(), p_g.copy()), "your D*").astype(np.float64)
@@ -47,9 +48,9 @@ def optimal_discriminator(fn) -> bool:
          "(= p_data / (p_data + p_g)).")
 
 
-@exercise("Exercise 2")
+@exercise("Exercise 1")
 def discriminator_loss(fn) -> bool:
-    """Exercise 2: ``fn(real_logits, fake_logits) -> scalar`` D's BCE loss from logits.
+    """05b, exercise 1: ``fn(real_logits, fake_logits) -> scalar`` D's BCE loss from logits.
 
     Right answer: mean softplus(-real) + mean softplus(fake) (= :func:`textgan_lib.losses.
     discriminator_loss`), finite for any logits.
@@ -110,12 +111,12 @@ def discriminator_loss(fn) -> bool:
     if not math.isclose(far, 200.0, rel_tol=1e-4):
         fail(f"at real logits (-200, 200) and fake logits (200, -200) the loss is exactly "
              f"200 (100 + 100); yours is {far:.4f}. Is it stable?")
-    return passed("Exercise 2", f": {got:.4f}; 2 ln 2 at D = 0.5; 200 at logits +-200")
+    return passed("Exercise 1", f": {got:.4f}; 2 ln 2 at D = 0.5; 200 at logits +-200")
 
 
-@exercise("Exercise 3")
+@exercise("Exercise 2")
 def generator_gradient(fn) -> bool:
-    """Exercise 3: ``fn(s) -> d/ds [-log sigmoid(s)]`` (the non-saturating G loss of one fake
+    """05, exercise 2: ``fn(s) -> d/ds [-log sigmoid(s)]`` (the non-saturating G loss of one fake
     with logit s), element-wise on a float NumPy array; right answer sigmoid(s) - 1."""
     s = np.array([-10.0, -2.0, 0.0, 1.5, 6.0])
     got = as_array(fn(s.copy()), "your derivative").astype(np.float64)
@@ -124,7 +125,7 @@ def generator_gradient(fn) -> bool:
     check_shape(got, s.shape, "your derivative")
     want = _sigmoid(s) - 1.0
     if np.allclose(got, want, atol=1e-6):
-        return passed("Exercise 3", f": {got[0]:.5f} at s = -10 (the saturating loss gives "
+        return passed("Exercise 2", f": {got[0]:.5f} at s = -10 (the saturating loss gives "
                       f"{-_sigmoid(-10.0):.1e})")
     if np.allclose(got, 1.0):
         fail("that is the article's answer, dL/dG = 1. Differentiate -log sigmoid(s) with the "
@@ -155,9 +156,9 @@ def _test_discriminator():
     return d
 
 
-@exercise("Exercise 4")
+@exercise("Exercise 2")
 def r1_penalty(fn) -> bool:
-    """Exercise 4: ``fn(discriminator, images, gamma) -> scalar`` the R1 penalty
+    """05b, exercise 2: ``fn(discriminator, images, gamma) -> scalar`` the R1 penalty
     (gamma / 2) * mean_i ||grad_x D(x_i)||^2 (Mescheder et al., 2018), with tf.GradientTape."""
     import tensorflow as tf
 
@@ -170,7 +171,7 @@ def r1_penalty(fn) -> bool:
     got = float(as_array(fn(d, images, gamma), "your penalty").reshape(()))
     want = float(losses.r1_penalty(d, images, gamma=gamma))
     if math.isclose(got, want, rel_tol=1e-4):
-        return passed("Exercise 4", f": R1 = {got:.4f}")
+        return passed("Exercise 2", f": R1 = {got:.4f}")
     with tf.GradientTape() as tape:
         tape.watch(images)
         out = tf.reduce_sum(d(images))
