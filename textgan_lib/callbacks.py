@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 import keras
@@ -138,16 +140,27 @@ class GANCheckpoint(keras.callbacks.Callback):
             its metadata (``epoch``, ``history``, ...) or None when there is no checkpoint.
 
         Raises:
-            ValueError: if it does not fit the model (other architecture or options) or was
-                made with other ``steps_per_epoch`` / ``batch_size`` or another ``setup`` (data,
-                seed, GAN options; checked when this checkpoint was given one); the message
-                names what differs and says to delete the directory or pick another one.
+            ValueError: if the file cannot be read (truncated or corrupt; the message says to
+                delete it or use another output directory), or it does not fit the model
+                (other architecture or options) or was made with other ``steps_per_epoch`` /
+                ``batch_size`` or another ``setup`` (data, seed, GAN options; checked when
+                this checkpoint was given one); the message names what differs and says to
+                delete the directory or pick another one.
         """
         if not self.path.is_file():
             return None
-        with np.load(self.path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            arrays = [data[f"v{i:05d}"] for i in range(len(meta["shapes"]))]
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                arrays = [data[f"v{i:05d}"] for i in range(len(meta["shapes"]))]
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile,
+                zlib.error) as error:
+            reason = " ".join(f"{type(error).__name__}: {error}".split())
+            raise ValueError(
+                f"the checkpoint {self.path} is unreadable ({reason}); it was probably cut "
+                "short (a full disk, or a copy that did not finish). Delete it to train the "
+                "GAN from epoch 0 in the same directory, or choose another output directory "
+                "(--out).") from None
         variables = self.gan.checkpoint_variables()
         hint = (f"Delete {self.directory.parent} (checkpoints, samples and logs) to start "
                 "afresh, or use another output directory.")

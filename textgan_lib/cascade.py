@@ -6,7 +6,10 @@ Taught in ``07_cascade_demo``; :func:`train_cascade` is the course's main job
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 
@@ -78,14 +81,48 @@ class Cascade:
         return base, high
 
     def save(self, directory) -> Path:
-        """Write ``generator.keras``, ``superres.keras`` and ``cascade.json`` into ``directory``."""
+        """Write ``generator.keras``, ``superres.keras`` and ``cascade.json`` into ``directory``.
+
+        Atomically: the files are written into a new hidden sibling directory, which then
+        takes the place of ``directory`` (renames, on the same file system), so a process
+        killed during the save leaves the previous cascade, or none, never a half-written one
+        that :meth:`load` would read. Other files in an existing ``directory`` are kept.
+        """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.generator.save(directory / GENERATOR_FILE)
-        self.superres.save(directory / SUPERRES_FILE)
-        meta = {"text_model": self.text_model, "base_size": config.BASE_SIZE,
-                "high_size": config.HIGH_SIZE, "z_dim": self.z_dim, "run_mode": self.run_mode}
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        if directory.is_symlink():
+            directory = directory.resolve()           # replace what the link points to
+        if directory.exists() and not directory.is_dir():
+            raise NotADirectoryError(f"{directory} is a file, not a directory: cannot save a "
+                                     "cascade there; choose another directory.")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        new = directory.with_name(f".{directory.name}.saving-{tag}")
+        old = directory.with_name(f".{directory.name}.replaced-{tag}")
+        new.mkdir()
+        try:
+            self.generator.save(new / GENERATOR_FILE)
+            self.superres.save(new / SUPERRES_FILE)
+            meta = {"text_model": self.text_model, "base_size": config.BASE_SIZE,
+                    "high_size": config.HIGH_SIZE, "z_dim": self.z_dim,
+                    "run_mode": self.run_mode}
+            (new / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+            if directory.exists():
+                os.replace(directory, old)
+            try:
+                os.replace(new, directory)
+            except BaseException:
+                if old.exists() and not directory.exists():
+                    os.replace(old, directory)        # put the previous cascade back
+                raise
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+        if old.exists():
+            ours = {GENERATOR_FILE, SUPERRES_FILE, META_FILE}
+            for entry in old.iterdir():               # e.g. a README beside the cascade
+                if entry.name not in ours and not (directory / entry.name).exists():
+                    os.replace(entry, directory / entry.name)
+            shutil.rmtree(old, ignore_errors=True)
         return directory
 
     @classmethod

@@ -1,12 +1,17 @@
 """Command line: ``python -m textgan_lib train|generate`` (also installed as ``textgan``).
 
 Taught in ``06_training`` and ``07_cascade_demo``. The same code the notebooks call.
+
+A bad command line is refused with one line on stderr and exit code 2, before TensorFlow
+loads wherever the check needs no model; a refused run writes nothing.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import tempfile
 import textwrap
 import warnings
 from pathlib import Path
@@ -18,8 +23,28 @@ MODEL_FLAGS = ("augment", "ema", "gp", "loss", "lr", "g_fusion", "ca", "d_fusion
                "spectral_norm")
 
 
+def _version() -> str:
+    """The installed package's version (``importlib.metadata``), else ``__version__``."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("textgan-lib")
+    except metadata.PackageNotFoundError:       # run from a source tree, not installed
+        return getattr(sys.modules[__package__], "__version__", "unknown")
+
+
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` with one-line errors: ``textgan train: <what> (see textgan train --help)``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="textgan", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="textgan",
+                     description="Train the text-to-image GAN cascade of the textgan course, "
+                                 "and draw images with it. Also run as: python -m textgan_lib.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser(
@@ -68,46 +93,115 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--model", type=Path,
                      help="saved cascade directory (default: outputs/cascade if you trained one, "
                           "else the pretrained cascade shipped in data/pretrained)")
-    gen.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    gen.add_argument("--seed", type=int, default=0,
+                     help="noise seed, a whole number >= 0 (default 0)")
     gen.add_argument("--base-output", type=Path, help="also write the 32 px base image here")
     return parser
 
 
-def _resolve_recipe(args):
-    """The recipe dict ``--recipe`` names (None: build from the model flags), or a one-line
-    error message (str) for a contradictory command line."""
-    from . import recipes
+def _refuse(command: str, message: str) -> int:
+    """Print ``textgan COMMAND: MESSAGE`` (one line) on stderr; return exit code 2."""
+    print(f"textgan {command}: {' '.join(message.splitlines())}", file=sys.stderr)
+    return 2
 
-    given = [f"--{name.replace('_', '-')}" for name in MODEL_FLAGS
-             if getattr(args, name) is not None]
-    name = args.recipe or ("plain" if given else args.data)
+
+def _can_create_in(directory: str) -> OSError | None:
+    """None if a file can be created in ``directory``, else the error. Leaves nothing behind
+    (an unnamed temporary file, removed at once)."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return None
+    except OSError as error:
+        return error
+
+
+def _path_problem(flag: str, path: Path, directory: bool = False) -> str | None:
+    """Why ``path`` (a file to write, or with ``directory`` a directory to write into, created
+    if missing) cannot be used, as a one-line message naming ``flag``; None if it can.
+    Creates and changes nothing."""
+    if os.path.isdir(path):
+        if not directory:
+            return (f"{flag} {path} is a directory; give a file name such as "
+                    f"{path / 'textgan.png'}")
+        error = _can_create_in(str(path))
+        return None if error is None else (
+            f"{flag} {path}: no file can be created in it ({error.strerror or error}); "
+            "choose a directory you can write to")
+    if os.path.lexists(path):
+        if directory:
+            return (f"{flag} {path} is a file, not a directory; choose a directory "
+                    "(it is created if missing)")
+        if os.path.isfile(path) and not os.access(path, os.W_OK):
+            return f"{flag} {path} is read-only; choose another file name"
+        return None
+    parent = path.parent                      # the nearest part of the path that exists
+    while parent != parent.parent and not os.path.lexists(parent):
+        parent = parent.parent
+    if os.path.lexists(parent) and not os.path.isdir(parent):
+        return (f"{flag} {path} cannot be created: {parent} is a file, not a directory; "
+                "choose another path")
+    error = _can_create_in(str(parent))
+    return None if error is None else (
+        f"{flag} {path} cannot be created: no file can be made in {parent} "
+        f"({error.strerror or error}); choose a directory you can write to")
+
+
+def _mode_problem() -> str | None:
+    """The message of an unknown ``$TEXTGAN_MODE``, or None."""
+    try:
+        config.get_mode()
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _recipe_name(args) -> str:
+    """The recipe the command line asks for: ``--recipe``, else ``plain`` when a model flag is
+    given, else the data set's."""
+    return args.recipe or ("plain" if _model_flags(args) else args.data)
+
+
+def _model_flags(args) -> list[str]:
+    """The model options given on the command line, as flags (``--lr``, ...)."""
+    return [f"--{name.replace('_', '-')}" for name in MODEL_FLAGS
+            if getattr(args, name) is not None]
+
+
+def _train_problem(args) -> str | None:
+    """The first thing wrong with a ``train`` command line (one line), or None. Loads no
+    TensorFlow and writes nothing."""
+    name, given = _recipe_name(args), _model_flags(args)
     if name != "plain" and given:
         return (f"--recipe {name} fixes the model; drop {', '.join(given)} (or use "
                 "--recipe plain with the model options)")
     if name != "plain" and name != args.data:
         return (f"--recipe {name} is measured on --data {name}, not --data {args.data}; "
                 f"add --data {name}")
-    return None if name == "plain" else {"emoji": recipes.EMOJI, "shapes": recipes.SHAPES}[name]
+    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            return f"{flag} must be a positive whole number, got {value}"
+    if args.lr is not None and not 0 < args.lr < math.inf:
+        return f"--lr must be > 0, got {args.lr}; e.g. 2e-4"
+    if args.ema is not None and not 0 <= args.ema < 1:
+        return f"--ema must be in [0, 1), e.g. 0.999; got {args.ema}"
+    if args.out is not None and (problem := _path_problem("--out", args.out, directory=True)):
+        return problem
+    return None if args.mode else _mode_problem()       # --mode overrides $TEXTGAN_MODE
 
 
 def _train(args) -> int:
-    recipe = _resolve_recipe(args)
-    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
-        if value is not None and value < 1:
-            recipe = f"{flag} must be a positive whole number, got {value}"
-    if args.lr is not None and not args.lr > 0:
-        recipe = f"--lr must be > 0, got {args.lr}"
-    if args.ema is not None and not 0 <= args.ema < 1:
-        recipe = f"--ema must be in [0, 1), e.g. 0.999; got {args.ema}"
-    if isinstance(recipe, str):
-        print(f"textgan train: {recipe}", file=sys.stderr)
-        return 2
+    problem = _train_problem(args)
+    if problem:
+        return _refuse("train", problem)
     config.import_tensorflow()  # without TensorFlow's C++ start-up log lines
     import keras
 
+    from . import recipes
     from .callbacks import NonFiniteLossError
     from .cascade import train_cascade
 
+    name = _recipe_name(args)
+    recipe = {"emoji": recipes.EMOJI, "shapes": recipes.SHAPES, "plain": None}[name]
     if args.mode:
         os.environ["TEXTGAN_MODE"] = args.mode
     if args.precision != "float32":
@@ -130,21 +224,29 @@ def _train(args) -> int:
     except NonFiniteLossError as error:
         print(f"textgan train: {error}", file=sys.stderr)
         return 1
-    except ValueError as error:      # e.g. a checkpoint of another model in --out
-        print(f"textgan train: {error}", file=sys.stderr)
-        return 2
+    except ValueError as error:      # e.g. a checkpoint of another model in --out, or corrupt
+        return _refuse("train", str(error))
     return 0
 
 
-def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "train":
-        return _train(args)
-    config.import_tensorflow()  # without TensorFlow's C++ start-up log lines
-
+def _generate_problem(args) -> str | None:
+    """The first thing wrong with a ``generate`` command line (one line), or None. Loads no
+    TensorFlow and writes nothing."""
     if not args.caption.strip():
-        print("textgan generate: the caption is empty; try e.g. \"red apple\".", file=sys.stderr)
-        return 2
+        return 'the caption is empty; try e.g. "red apple".'
+    if args.seed < 0:
+        return f"--seed must be a whole number >= 0, got {args.seed}; e.g. --seed 0"
+    for flag, path in (("-o", args.output), ("--base-output", args.base_output)):
+        if path is not None and (problem := _path_problem(flag, path)):
+            return problem
+    return _mode_problem()
+
+
+def _generate(args) -> int:
+    problem = _generate_problem(args)
+    if problem:
+        return _refuse("generate", problem)
+    config.import_tensorflow()  # without TensorFlow's C++ start-up log lines
     from PIL import Image
 
     from .cascade import Cascade
@@ -167,14 +269,23 @@ def main(argv=None) -> int:
         base, high = cascade.generate([args.caption], seed=args.seed)
     for warning in caught:
         print(f"note: {warning.message}", file=sys.stderr)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_uint8(high[0])).save(args.output, format="PNG")
-    if args.base_output:
-        Image.fromarray(to_uint8(base[0])).save(args.base_output, format="PNG")
+    try:
+        for path, images in ((args.output, high), (args.base_output, base)):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(to_uint8(images[0])).save(path, format="PNG")
+    except OSError as error:         # e.g. the disk filled up, or the path changed meanwhile
+        return _refuse("generate", f"could not write {path} ({error.strerror or error}); "
+                                   "choose another path")
     caption = textwrap.shorten(args.caption, 60, placeholder=" ...")
     print(f"wrote {args.output} ({high.shape[2]}x{high.shape[1]} px PNG) for {caption!r} "
           f"({source})")
     return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    return _train(args) if args.command == "train" else _generate(args)
 
 
 if __name__ == "__main__":

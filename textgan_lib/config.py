@@ -89,7 +89,8 @@ def get_mode() -> str:
     mode = os.environ.get("TEXTGAN_MODE", DEFAULT_MODE).strip().lower() or DEFAULT_MODE
     if mode not in MODES:
         raise ValueError(
-            f"TEXTGAN_MODE={mode!r} is not a run mode; use one of {', '.join(MODES)}.")
+            f"TEXTGAN_MODE={mode!r} is not a run mode; set it to one of {', '.join(MODES)}, "
+            f"or unset it for the default ({DEFAULT_MODE}).")
     return mode
 
 
