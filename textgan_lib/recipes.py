@@ -52,7 +52,9 @@ EMOJI = {
     "standardize_text": False,
     "learning_rate": 6e-4,
     "batch_size": 64,
-    "gan": {"ema_decay": 0.99, "augment": "translation,cutout", "gradient_penalty": None,
+    # EMA 0.999: the sampler averages G over about 1,000 steps (BigGAN and StyleGAN average far
+    # longer still); the EMA never feeds back into training, so G and D are those of EMA 0.99
+    "gan": {"ema_decay": 0.999, "augment": "translation,cutout", "gradient_penalty": None,
             "loss": "bce", "reconstruction_weight": 10.0},
     # the x4 SR network (``models.build_superres``): EDSR-style, 64 channels, 5 residual blocks
     "superres": {"filters": 64, "num_blocks": 5},
