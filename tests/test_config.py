@@ -34,3 +34,14 @@ def test_modes_change_length_not_shapes():
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("TEXTGAN_CACHE_DIR", str(tmp_path / "c"))
     assert config.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
+
+
+def test_environment_yml_installs_the_package_with_its_own_pins():
+    """environment.yml installs `-e .[dev]`, so its dependency list cannot drift from
+    pyproject.toml's (issue 17)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "environment.yml").read_text()
+    pip_lines = [line.strip() for line in text.splitlines() if line.strip().startswith("- \"")]
+    assert pip_lines == ['- "-e .[dev]"   # the pins and tools of pyproject.toml, so this list '
+                         'cannot drift']
