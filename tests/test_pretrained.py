@@ -38,10 +38,11 @@ def test_real_images_give_the_ceiling_of_the_instrument(measured):
 
 def test_shipped_cascade_is_recognisable_sharp_and_better_than_the_previous(measured):
     ours, old, real = measured["shipped"], measured["previous"], measured["real"]
-    # measured 0.560 / 0.308 (issue 14 asks for 0.60 on training captions: not reached yet)
-    assert ours["r1_train"] >= 0.55 and ours["r1_val"] >= 0.25
+    # measured 0.593 / 0.343, sharpness 0.314, FID 0.40 (issue 14 asks for 0.60 on training
+    # captions: not reached yet; the same recipe at 133 epochs, shipped before, had FID 0.47)
+    assert ours["r1_train"] >= 0.58 and ours["r1_val"] >= 0.30
     assert 0.8 * real["sharpness"] <= ours["sharpness"] <= 1.5 * real["sharpness"]
-    assert ours["fid_val"] < old["fid_val"]
+    assert ours["fid_val"] < 0.47 and ours["fid_val"] < old["fid_val"]
     assert old["r1_train"] < 0.1                       # the blobs this issue started from
 
 
