@@ -2,6 +2,7 @@
 loads where the check needs no model, and nothing created or overwritten."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -313,3 +314,52 @@ def test_argparse_errors_are_one_line_too(capsys, argv, words):
     assert caught.value.code == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and "--help" in err
+
+
+# --- rerunning a finished run ---------------------------------------------------------------
+
+def _finished_emoji_run(directory, epochs=3):
+    """What a finished course-mode ``textgan train --recipe emoji`` leaves, minus the weights."""
+    from dataclasses import asdict
+
+    from textgan_lib import config, recipes
+
+    recipe = json.loads(json.dumps(recipes.EMOJI))
+    options = {**recipe["gan"], "learning_rate": recipe["learning_rate"],
+               "standardize_text": False, "generator": recipe["generator"],
+               "discriminator": recipe["discriminator"], "superres": recipe["superres"]}
+    report = {"mode": "course", "data": "emoji", "config": asdict(config.get_config("course")),
+              "gan_options": options, "gan_epochs": epochs, "batch_size": 64,
+              "seconds": {"total": 1234.5}, "superres": {"psnr_gain": 5.0}}
+    (directory / "cascade").mkdir(parents=True)
+    (directory / "cascade" / "cascade.json").write_text("{}\n")
+    (directory / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def test_rerunning_a_finished_train_does_nothing_and_keeps_the_report(tmp_path, monkeypatch,
+                                                                       capsys):
+    from textgan_lib import cascade, recipes, text
+
+    report = _finished_emoji_run(tmp_path)
+    before = _snapshot(tmp_path)
+    monkeypatch.setattr(text, "TextEncoder", lambda *a, **k: pytest.fail("loaded the encoder"))
+    again = cascade.train_cascade(out_dir=tmp_path, epochs=3, recipe=recipes.EMOJI,
+                                  mode="course")
+    assert again == report and _snapshot(tmp_path) == before
+    assert "already holds this run, finished (3 epochs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("change", ["epochs", "mode", "report", "cascade"])
+def test_a_different_or_unfinished_run_is_not_taken_for_the_finished_one(tmp_path, change):
+    report = _finished_emoji_run(tmp_path)
+    asked = dict(report)
+    if change == "epochs":
+        asked["gan_epochs"] = 4                  # train longer: resume from the checkpoint
+    elif change == "mode":
+        asked["mode"] = "full"
+    elif change == "report":
+        (tmp_path / "report.json").write_text("{not json")
+    else:                                       # killed before the cascade was saved
+        (tmp_path / "cascade" / "cascade.json").unlink()
+    assert cascade.finished_report(tmp_path, asked) is None

@@ -262,6 +262,31 @@ def _load_training_data(data: str, cfg, encoder, num_samples: int):
             val.attributes, list(range(num_samples)))
 
 
+#: What must match for a rerun to count as "the same run" (:func:`finished_report`).
+RUN_KEYS = ("mode", "data", "config", "gan_options", "gan_epochs", "batch_size")
+
+
+def finished_report(out_dir, report: dict) -> dict | None:
+    """The saved report of a finished run of the same command in ``out_dir``, or None.
+
+    A run is finished when ``out_dir`` holds ``report.json`` and a saved cascade
+    (``cascade/cascade.json``); it is the same run when the report's :data:`RUN_KEYS` equal
+    ``report``'s (the new run's settings). :func:`train_cascade` then returns the old report
+    and writes nothing: rerunning a finished command neither retrains the SR stage nor
+    replaces the report.
+    """
+    path = Path(out_dir) / "report.json"
+    if not path.is_file() or not (Path(out_dir) / "cascade" / META_FILE).is_file():
+        return None
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(old, dict) or any(old.get(k) != report[k] for k in RUN_KEYS):
+        return None
+    return old
+
+
 def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                   verbose="auto", data: str = "emoji", epochs: int | None = None,
                   batch_size: int | None = None, augment: str = "",
@@ -281,7 +306,8 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     * ``cascade/`` - the saved cascade (:meth:`Cascade.load` reads it); its generator is the
       EMA generator when ``ema_decay`` is set;
     * ``checkpoints/``, ``samples/``, ``logs/`` - see :func:`textgan_lib.training.fit_gan`;
-      **rerunning the same command resumes** the GAN training from the last checkpoint;
+      **rerunning the same command resumes** the GAN training from the last checkpoint,
+      and once the run has finished it does nothing (:func:`finished_report`);
     * ``val_samples.png`` - real vs generated (32 px and super-resolved 128 px) images for
       ``num_samples`` validation captions the model never trained on;
     * ``report.json`` - run mode, data, options, epochs, time per stage, final losses, SR PSNR
@@ -346,6 +372,12 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                "superres": recipe.get("superres", {})}
     report = {"mode": cfg.mode, "data": data, "config": asdict(cfg), "gan_options": options,
               "gan_epochs": epochs, "batch_size": batch_size, "seconds": {}}
+    finished = finished_report(out_dir, report)
+    if finished is not None:
+        print(f"[textgan] {out_dir} already holds this run, finished ({epochs} epochs; "
+              "report.json and cascade/): nothing to do. To train again use a new --out; to "
+              "train longer, a larger --epochs.")
+        return finished
     start = clock = time.perf_counter()
 
     encoder = TextEncoder()
