@@ -26,13 +26,13 @@ def test_standardising_recipe_needs_statistics():
 
 def test_emoji_recipe_does_not_standardise_and_recipes_are_not_mutated():
     before = repr(recipes.EMOJI)
-    gan = recipes.build_gan(recipes.EMOJI, 384)
+    gan = recipes.build_gan(recipes.EMOJI, 384, total_steps=100)
     assert "text_standardize" not in [layer.name for layer in gan.generator.layers]
     assert gan.augment_policy and repr(recipes.EMOJI) == before
 
 
 def test_emoji_recipe_puts_the_caption_into_the_layout_and_adds_an_l1_term():
-    gan = recipes.build_gan(recipes.EMOJI, 384)
+    gan = recipes.build_gan(recipes.EMOJI, 384, total_steps=100)
     names = [layer.name for layer in gan.generator.layers]
     assert "concat_text_z" in names and "up8_film" in names          # both ways in
     assert "conditioning_augmentation" not in names
@@ -55,8 +55,17 @@ def test_linear_decay_is_pix2pix_linear_policy():
             recipes.LinearDecay(*bad)
 
 
+def test_emoji_recipe_decays_over_the_last_40_percent_with_an_ema_warmup():
+    schedule = recipes.learning_rate(recipes.EMOJI, total_steps=15600)     # 300 epochs
+    assert schedule.decay_start == 9360 and schedule.total_steps == 15600
+    assert float(schedule(9359)) == pytest.approx(6e-4)
+    assert float(schedule(15599)) == pytest.approx(6e-4 / 6241, rel=1e-4)   # float32
+    gan = recipes.build_gan(recipes.EMOJI, 384, total_steps=15600)
+    assert gan.ema_decay == 0.999 and gan.ema_warmup
+
+
 def test_recipe_learning_rate_constant_or_decaying():
-    assert recipes.learning_rate(recipes.EMOJI) == pytest.approx(6e-4)
+    assert recipes.learning_rate(recipes.EMOJI_PREVIOUS) == pytest.approx(6e-4)
     decaying = {**recipes.EMOJI, "lr_decay_start": 0.5}
     schedule = recipes.learning_rate(decaying, total_steps=1000)
     assert isinstance(schedule, recipes.LinearDecay)

@@ -227,6 +227,25 @@ def test_ema_generator_follows_the_generator_after_each_g_step():
     assert plain.ema_generator is None and plain.sampler is plain.generator
 
 
+def test_ema_warmup_uses_tfs_num_updates_rule_then_the_decay():
+    """Step n's decay is min(decay, (1 + n) / (10 + n)): 2/11 after G's first step; the plain
+    decay once (1 + n) / (10 + n) passes it (n >= 8,991 for 0.999)."""
+    gan = _options_gan(ema_decay=0.999, ema_warmup=True)
+    before = [np.array(v) for v in gan.generator.variables]
+    gan.fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    assert int(gan.g_optimizer.iterations) == 1
+    trainable = {id(v) for v in gan.generator.trainable_variables}
+    for old, var, ema in zip(before, gan.generator.variables, gan.ema_generator.variables):
+        new = np.array(var)
+        expected = 2 / 11 * old + 9 / 11 * new if id(var) in trainable else new
+        np.testing.assert_allclose(np.array(ema), expected, rtol=1e-5, atol=1e-6)
+    for n, decay in ((1, 2 / 11), (1248, 1249 / 1258), (8990, 8991 / 9000), (8991, 0.999),
+                     (20000, 0.999)):
+        gan.g_optimizer.iterations.assign(n)
+        assert float(gan.ema_decay_now()) == pytest.approx(decay, rel=1e-6)
+    assert _options_gan(ema_decay=0.999).ema_decay_now() == 0.999     # no warm-up: constant
+
+
 @pytest.mark.parametrize("kind", ["r1", "ma_gp"])
 def test_gradient_penalty_is_reported_with_its_exact_value(kind):
     from textgan_lib import losses

@@ -53,11 +53,15 @@ EMOJI = {
     "learning_rate": 6e-4,
     "batch_size": 64,
     # EMA 0.999: the sampler averages G over about 1,000 steps (BigGAN and StyleGAN average far
-    # longer still); the EMA never feeds back into training, so G and D are those of EMA 0.99
-    "gan": {"ema_decay": 0.999, "augment": "translation,cutout", "gradient_penalty": None,
-            "loss": "bce", "reconstruction_weight": 10.0},
+    # longer still); the EMA never feeds back into training. Its warm-up (TextGAN's
+    # ``ema_warmup``) keeps a short course-mode run from sampling with G's initial weights.
+    "gan": {"ema_decay": 0.999, "ema_warmup": True, "augment": "translation,cutout",
+            "gradient_penalty": None, "loss": "bce", "reconstruction_weight": 10.0},
     # the x4 SR network (``models.build_superres``): EDSR-style, 64 channels, 5 residual blocks
     "superres": {"filters": 64, "num_blocks": 5},
+    # pix2pix's linear policy: the learning rate is constant for the first 60 % of the steps,
+    # then falls linearly towards zero (:class:`LinearDecay`)
+    "lr_decay_start": 0.6,
 }
 
 

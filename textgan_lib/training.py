@@ -104,6 +104,11 @@ class TextGAN(keras.Model):
             trainable weights follow ``w_ema <- decay * w_ema + (1 - decay) * w`` after every G
             step (other variables, e.g. batch-norm statistics, are copied). Use it for samples
             and evaluation (Karras et al., 2018; Yazici et al., 2019).
+        ema_warmup: use ``min(decay, (1 + n) / (10 + n))`` after the n-th G step instead of
+            ``decay`` (the ``num_updates`` rule of ``tf.train.ExponentialMovingAverage``):
+            early on the average forgets quickly, so a short run's EMA copy does not keep
+            ``decay ** n`` of G's random initial weights (0.999 ** 1,248 = 0.29 after a
+            24-epoch course run); from n = 8,991 on it is ``decay`` = 0.999. Default False.
         gradient_penalty: ``None`` (default), ``"r1"`` (Mescheder et al., 2018, on real images
             with their captions) or ``"ma_gp"`` (DF-GAN's matching-aware penalty, p = 6), added
             to D's loss, computed on the (augmented) real images.
@@ -134,7 +139,8 @@ class TextGAN(keras.Model):
                  z_dim: int = config.Z_DIM, seed: int = config.SEED, augment: str = "",
                  ema_decay: float | None = None, gradient_penalty: str | None = None,
                  penalty_weight: float | None = None, loss: str = "bce",
-                 fuse_d_calls: bool = False, reconstruction_weight: float = 0.0, **kwargs):
+                 fuse_d_calls: bool = False, reconstruction_weight: float = 0.0,
+                 ema_warmup: bool = False, **kwargs):
         super().__init__(**kwargs)
         if not float(reconstruction_weight) >= 0.0:
             raise ValueError(f"reconstruction_weight must be >= 0, got {reconstruction_weight}.")
@@ -161,6 +167,7 @@ class TextGAN(keras.Model):
                              "spectral normalisation (its logits would depend on the batch).")
         self.fuse_d_calls = bool(fuse_d_calls)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_warmup = bool(ema_warmup)
         self.ema_generator = None
         if self.ema_decay is not None:
             ema = keras.models.clone_model(generator)
@@ -340,10 +347,19 @@ class TextGAN(keras.Model):
             self.update_ema()
         return {"g_loss": g_loss, "g_l1": l1}
 
+    def ema_decay_now(self):
+        """The decay of the next EMA update: ``ema_decay``, or with ``ema_warmup``
+        ``min(ema_decay, (1 + n) / (10 + n))`` where n = G's optimizer steps so far."""
+        if not self.ema_warmup:
+            return self.ema_decay
+        n = keras.ops.cast(self.g_optimizer.iterations, "float32")
+        return keras.ops.minimum(self.ema_decay, (1.0 + n) / (10.0 + n))
+
     def update_ema(self):
         """``ema_generator`` <- decay * itself + (1 - decay) * generator (trainable weights);
-        its other variables are copied. Works inside a ``tf.distribute`` replica context."""
-        decay = self.ema_decay
+        its other variables are copied (``decay``: :meth:`ema_decay_now`). Works inside a
+        ``tf.distribute`` replica context."""
+        decay = self.ema_decay_now()
         trainable = {id(v) for v in self.generator.trainable_variables}
         pairs = list(zip(self.ema_generator.variables, self.generator.variables))
 
@@ -523,6 +539,7 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
     if out_dir is not None:
         fingerprint = {"num_images": n, "seed": seed, "image_size": image_size,
                        "augment": gan.augment_policy, "ema_decay": gan.ema_decay,
+                       **({"ema_warmup": True} if gan.ema_warmup else {}),
                        "gradient_penalty": gan.gradient_penalty,
                        "penalty_weight": gan.penalty_weight, "loss": gan.loss_kind,
                        **({"reconstruction_weight": gan.reconstruction_weight}
