@@ -30,7 +30,6 @@ echo "[colab_check] venv with $("$PYTHON" --version) in $WORK"
 "$V/bin/python" -m pip freeze --all | sort > "$WORK/before.txt"
 # The repository as Colab's cell clones it: committed files only
 git clone -q "$ROOT" "$WORK/src"
-export PIP_CACHE_DIR="$WORK/pip-cache"        # empty: its size is what the cell downloaded
 START=$(date +%s)
 "$V/bin/python" - "$WORK/src" "$WORK/content-textgan" <<'EOF'
 import sys, types
@@ -45,9 +44,16 @@ exec(cell, {})
 EOF
 INSTALL_S=$(( $(date +%s) - START ))
 "$V/bin/python" -m pip freeze --all | sort > "$WORK/after.txt"
-DOWNLOAD_MB=$(du -sm "$PIP_CACHE_DIR" | cut -f1)
 CHANGED=$(comm -23 "$WORK/before.txt" "$WORK/after.txt" | cut -d= -f1 | grep -v '^-e' |
           tr '\n' ' ' || true)
+# What Colab downloads: the wheels of every package the cell added or replaced, fetched again
+# from the package index (pip may have taken them from a local wheel directory or cache here),
+# and the clone of the repository.
+comm -13 "$WORK/before.txt" "$WORK/after.txt" | grep '==' > "$WORK/new.txt" || true
+env -u PIP_FIND_LINKS "$V/bin/python" -m pip download -q --no-deps --no-cache-dir \
+    --only-binary=:all: -d "$WORK/wheels" -r "$WORK/new.txt"
+DOWNLOAD_MB=$(du -sm "$WORK/wheels" | cut -f1)
+CLONE_MB=$(du -sm "$WORK/content-textgan" | cut -f1)
 CHECK=$("$V/bin/python" -m pip check 2>&1 || true)
 cd "$WORK/content-textgan"
 START=$(date +%s)
@@ -58,10 +64,10 @@ NBVAL_RC=${PIPESTATUS[0]}
 set -e
 NBVAL_S=$(( $(date +%s) - START ))
 cd "$ROOT"
-"$V/bin/python" - "$WORK" "$DOWNLOAD_MB" "$INSTALL_S" "$NBVAL_RC" "$NBVAL_S" "$CHANGED" \
+"$V/bin/python" - "$WORK" "$DOWNLOAD_MB" "$CLONE_MB" "$INSTALL_S" "$NBVAL_RC" "$NBVAL_S" "$CHANGED" \
     "$CHECK" "$($PYTHON --version)" <<'EOF'
 import json, sys
-work, mb, install_s, rc, nbval_s, changed, check, python = sys.argv[1:]
+work, mb, clone_mb, install_s, rc, nbval_s, changed, check, python = sys.argv[1:]
 def versions(name):
     return dict(l.strip().split("==", 1) for l in open(f"{work}/{name}.txt") if "==" in l)
 before, after = versions("before"), versions("after")
@@ -69,7 +75,8 @@ summary = {
     "python": python,
     "replaced": {n: f"{before[n]} -> {after[n]}" for n in sorted(changed.split()) if n in after},
     "added": sorted(f"{n}=={v}" for n, v in after.items() if n not in before),
-    "download_mb": int(mb), "install_seconds": int(install_s),
+    "download_mb": {"wheels": int(mb), "clone": int(clone_mb)},
+    "install_seconds": int(install_s),
     "pip_check": check.strip().splitlines(),
     "nbval_00_07": "passed" if rc == "0" else f"FAILED (exit code {rc})",
     "nbval_seconds": int(nbval_s),
