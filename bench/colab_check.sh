@@ -36,7 +36,7 @@ import sys, types
 src, dest = sys.argv[1], sys.argv[2]
 module = {}
 exec(open(f"{src}/textgan_lib/colab.py").read(), module)   # CELL, without importing the package
-cell = module["CELL"].replace("https://github.com/textgan-course/textgan", src)
+cell = module["CELL"].replace("https://github.com/textgan-course/textgan", f"file://{src}")
 cell = cell.replace('"/content/textgan"', repr(dest))
 assert src in cell and dest in cell
 sys.modules["google.colab"] = types.ModuleType("google.colab")

@@ -38,11 +38,12 @@ def test_real_images_give_the_ceiling_of_the_instrument(measured):
 
 def test_shipped_cascade_is_recognisable_sharp_and_better_than_the_previous(measured):
     ours, old, real = measured["shipped"], measured["previous"], measured["real"]
-    # measured 0.593 / 0.343, sharpness 0.314, FID 0.40 (issue 14 asks for 0.60 on training
-    # captions: not reached yet; the same recipe at 133 epochs, shipped before, had FID 0.47)
+    # measured 0.590 / 0.333, sharpness 0.330, FID 0.38 (issue 14 asks for 0.60 on training
+    # captions: not reached yet; the 240-epoch cascade shipped before had 0.593 / 0.343 / 0.40,
+    # the 133-epoch one FID 0.47)
     assert ours["r1_train"] >= 0.58 and ours["r1_val"] >= 0.30
-    assert 0.8 * real["sharpness"] <= ours["sharpness"] <= 1.5 * real["sharpness"]
-    assert ours["fid_val"] < 0.47 and ours["fid_val"] < old["fid_val"]
+    assert 0.9 * real["sharpness"] <= ours["sharpness"] <= 1.5 * real["sharpness"]
+    assert ours["fid_val"] < 0.40 and ours["fid_val"] < old["fid_val"]
     assert old["r1_train"] < 0.1                       # the blobs this issue started from
 
 

@@ -34,7 +34,8 @@ import os, subprocess, sys
 REPO, DEST = "https://github.com/textgan-course/textgan", "/content/textgan"
 if "google.colab" in sys.modules:
     if not os.path.isdir(DEST):
-        clone = subprocess.run(["git", "clone", "-q", REPO, DEST], capture_output=True, text=True)
+        command = ["git", "clone", "-q", "--depth", "1", REPO, DEST]   # the latest commit only
+        clone = subprocess.run(command, capture_output=True, text=True)
         if clone.returncode != 0:
             raise RuntimeError(f"git clone {REPO} failed:\\n{clone.stdout}{clone.stderr}")
     sys.path.insert(0, DEST)
