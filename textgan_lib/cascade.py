@@ -369,14 +369,17 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     options = {**recipe["gan"], "learning_rate": learning_rate,
                "standardize_text": bool(recipe.get("standardize_text")),
                "generator": recipe["generator"], "discriminator": recipe["discriminator"],
-               "superres": recipe.get("superres", {})}
+               "superres": recipe.get("superres", {}),
+               **({"lr_decay_start": recipe["lr_decay_start"]}
+                  if recipe.get("lr_decay_start") is not None else {})}
     report = {"mode": cfg.mode, "data": data, "config": asdict(cfg), "gan_options": options,
               "gan_epochs": epochs, "batch_size": batch_size, "seconds": {}}
     finished = finished_report(out_dir, report)
     if finished is not None:
         print(f"[textgan] {out_dir} already holds this run, finished ({epochs} epochs; "
-              "report.json and cascade/): nothing to do. To train again use a new --out; to "
-              "train longer, a larger --epochs.")
+              "report.json and cascade/): nothing to do. To train again or longer, use a new "
+              "--out" + ("" if recipe.get("lr_decay_start") is not None else
+                         " (or a larger --epochs, which continues this run)") + ".")
         return finished
     start = clock = time.perf_counter()
 

