@@ -11,7 +11,9 @@
 # 2. Runs the notebooks' install cell (textgan_lib/colab.py's CELL) as Colab would, with
 #    google.colab faked, the repository URL replaced by this checkout and /content/textgan
 #    by a temporary directory; records what pip downloaded and which packages it replaced.
-# 3. Runs notebooks 00 and 07 under nbval in smoke mode in that environment, and `pip check`.
+#    Then, in the same Python session (no restart), imports the course, checks that the new Keras
+#    is the one loaded, encodes a caption and draws with the shipped cascade.
+# 3. Runs notebooks 00, 01 and 07 under nbval in smoke mode in that environment, and `pip check`.
 # Prints a summary and writes it to bench/results/colab_check.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +42,26 @@ cell = module["CELL"].replace("https://github.com/textgan-course/textgan", f"fil
 cell = cell.replace('"/content/textgan"', repr(dest))
 assert src in cell and dest in cell
 sys.modules["google.colab"] = types.ModuleType("google.colab")
-exec(cell, {})
+import contextlib, io, os
+printed = io.StringIO()
+with contextlib.redirect_stdout(printed):
+    exec(cell, {})
+print(printed.getvalue(), end="")
+# The same session, without a restart, as a student goes on after the cell: the course imports
+# from the clone, Keras is the new one, the encoder and the shipped cascade work.
+os.chdir("/tmp")
+import keras
+from textgan_lib.cascade import Cascade
+from textgan_lib.text import TextEncoder
+assert keras.__version__.startswith("3.15"), keras.__version__
+shape = TextEncoder(cache=False).encode(["red apple"]).shape
+cascade, _ = Cascade.load_default()
+base, high = cascade.generate(["red apple"], seed=0)
+same_session = (f"keras {keras.__version__}; embedding {shape}; "
+                f"cascade {tuple(base.shape)} -> {tuple(high.shape)}")
+print("same session:", same_session)
+with open(f"{os.path.dirname(dest)}/cell.txt", "w") as f:
+    f.write(printed.getvalue().strip() + "\n" + same_session + "\n")
 EOF
 INSTALL_S=$(( $(date +%s) - START ))
 "$V/bin/python" -m pip freeze --all | sort > "$WORK/after.txt"
@@ -59,7 +80,8 @@ cd "$WORK/content-textgan"
 START=$(date +%s)
 set +e
 TEXTGAN_MODE=smoke TEXTGAN_CACHE_DIR="$WORK/cache" TEXTGAN_OUTPUT_DIR="$WORK/outputs" "$V/bin/python" -m pytest -q \
-    notebooks/00_overview.ipynb notebooks/07_cascade_demo.ipynb 2>&1 | tail -5 | tee "$WORK/nbval.txt"
+    notebooks/00_overview.ipynb notebooks/01_text_embeddings.ipynb \
+    notebooks/07_cascade_demo.ipynb 2>&1 | tail -5 | tee "$WORK/nbval.txt"
 NBVAL_RC=${PIPESTATUS[0]}
 set -e
 NBVAL_S=$(( $(date +%s) - START ))
@@ -78,7 +100,8 @@ summary = {
     "download_mb": {"wheels": int(mb), "clone": int(clone_mb)},
     "install_seconds": int(install_s),
     "pip_check": check.strip().splitlines(),
-    "nbval_00_07": "passed" if rc == "0" else f"FAILED (exit code {rc})",
+    "cell_and_same_session": open(f"{work}/cell.txt").read().strip().splitlines(),
+    "nbval_00_01_07": "passed" if rc == "0" else f"FAILED (exit code {rc})",
     "nbval_seconds": int(nbval_s),
     "nbval_tail": open(f"{work}/nbval.txt").read().strip().splitlines()[-1:],
 }
