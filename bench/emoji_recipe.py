@@ -66,6 +66,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--save", type=Path, help="save the sampling generator here at the end")
     parser.add_argument("--json", type=Path, help="results file (default bench/results/...)")
+    parser.add_argument("--matching-dir", type=Path, default=Path("outputs/matching_bench"),
+                        help="where a recipe with gan.matching_weight keeps its pre-trained "
+                        "matching encoders (reused when present)")
     args = parser.parse_args(argv)
     for flag, value in (("--steps", args.steps), ("--eval-every", args.eval_every)):
         if value is not None and value < 1:
@@ -95,14 +98,31 @@ def main(argv=None) -> dict:
     sets = rec.evaluation_sets(encoder, train=train)
     network = fid.load_feature_network()
     extractor = fid.feature_extractor(network)
+    embeddings = encoder.encode(train.captions)
+    matching_encoders, matching_seconds = None, 0.0
+    if recipe["gan"].get("matching_weight"):   # AttnGAN's DAMSM: its own encoders, pre-trained
+        from textgan_lib import matching
+
+        clock = time.perf_counter()
+        matching_encoders = matching.load_encoders(args.matching_dir)
+        if matching_encoders is None:
+            image_enc, text_enc, _ = matching.train_matching_encoder(
+                train.images, embeddings, train.image_ids, verbose=0,
+                **recipe.get("matching", {}))
+            matching.save_encoders(args.matching_dir, image_enc, text_enc)
+            matching_encoders = (image_enc, text_enc)
+            matching_seconds = time.perf_counter() - clock
+            print(f"matching encoders trained in {matching_seconds:.0f} s, saved to "
+                  f"{args.matching_dir}", flush=True)
     gan = recipes.build_gan(recipe, encoder.dim,
                             jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
-                            total_steps=args.steps)
-    embeddings = encoder.encode(train.captions)
+                            total_steps=args.steps, matching_encoders=matching_encoders)
     path = args.json or Path(__file__).parent / "results" / f"emoji_{args.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     result = {"name": args.name, "command": "python bench/emoji_recipe.py " + shlex.join(argv),
               "recipe": recipe, "cpu_count": os.cpu_count(), "finished": False, "history": []}
+    if matching_encoders is not None:
+        result["matching_encoder_seconds"] = round(matching_seconds, 1)
     start, step, budget = time.perf_counter(), 0, args.steps or 10 ** 9
     train_seconds = 0.0
     while True:

@@ -158,3 +158,26 @@ def test_a_decaying_recipe_puts_its_schedule_in_the_checkpoint_setup(tmp_path, m
     assert meta["setup"]["total_steps"] == 2 * steps == report["gan_epochs"] * steps
     with pytest.raises(ValueError, match="total_steps"):     # another length: another schedule
         train_cascade(out_dir=tmp_path, verbose=0, epochs=3, recipe=tiny)
+
+
+def test_a_matching_recipe_pretrains_its_encoders_once_and_resumes_with_them(tmp_path,
+                                                                              monkeypatch):
+    from textgan_lib import recipes
+
+    monkeypatch.setenv("TEXTGAN_MODE", "smoke")
+    tiny = {**recipes.EMOJI, "lr_decay_start": None, "batch_size": 16,
+            "generator": {**recipes.EMOJI["generator"], "base_filters": 4},
+            "discriminator": {**recipes.EMOJI["discriminator"], "base_filters": 4},
+            "superres": {"filters": 4, "num_blocks": 1},
+            "gan": {**recipes.EMOJI["gan"], "matching_weight": 5.0},
+            "matching": {"epochs": 1, "code_dim": 8}}
+    report = train_cascade(out_dir=tmp_path, verbose=0, epochs=1, recipe=tiny)
+    assert report["gan_options"]["matching"] == {"epochs": 1, "code_dim": 8}
+    assert report["gan_options"]["matching_weight"] == 5.0
+    assert np.isfinite(report["gan_final"]["g_match"])
+    assert 0.0 <= report["matching_encoder"]["train_r1_of_1000"] <= 1.0
+    saved = (tmp_path / "matching" / "image_encoder.keras").stat().st_mtime_ns
+    with np.load(tmp_path / "checkpoints" / "checkpoint.npz") as checkpoint:
+        assert json.loads(str(checkpoint["meta"]))["setup"]["matching_weight"] == 5.0
+    train_cascade(out_dir=tmp_path, verbose=0, epochs=2, recipe=tiny)   # continues the run
+    assert (tmp_path / "matching" / "image_encoder.keras").stat().st_mtime_ns == saved

@@ -238,6 +238,36 @@ def _compare_recognizability(cascade: Cascade, encoder) -> dict:
     return out
 
 
+def _matching_encoders(directory, recipe, images, embeddings, image_ids, verbose):
+    """The run's frozen DAMSM-style matching encoders (:mod:`textgan_lib.matching`): loaded from
+    ``directory`` when a previous process of this run trained them, else trained on the
+    training pairs (``recipe["matching"]``: epochs, code_dim) and saved there with a report."""
+    from . import matching
+
+    loaded = matching.load_encoders(directory)
+    if loaded is not None:
+        print(f"[textgan] matching encoders loaded from {directory}")
+        return loaded
+    options = dict(recipe.get("matching", {}))
+    print(f"[textgan] pre-training the matching encoders (AttnGAN's DAMSM sentence loss) "
+          f"for {options.get('epochs', 40)} epochs")
+    clock = time.perf_counter()
+    image_enc, text_enc, history = matching.train_matching_encoder(
+        images, embeddings, image_ids, verbose=verbose, **options)
+    from .data.pipeline import resize_uint8, to_float
+    small = np.asarray(to_float(resize_uint8(images, config.BASE_SIZE)))
+    few = np.unique(image_ids, return_index=True)[1][:1000]
+    report = {**options, "final_loss": round(float(history.history["loss"][-1]), 4),
+              "train_r1_of_1000": matching.matching_retrieval(image_enc, text_enc, small[few],
+                                                             embeddings[few]),
+              "seconds": round(time.perf_counter() - clock, 1)}
+    matching.save_encoders(directory, image_enc, text_enc)
+    (Path(directory) / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"[textgan] matching encoders: loss {report['final_loss']:.3f}, own R@1 among "
+          f"1,000 training images {report['train_r1_of_1000']:.3f}, {report['seconds']:.0f} s")
+    return image_enc, text_enc
+
+
 def _load_training_data(data: str, cfg, encoder, num_samples: int):
     """``(train_images uint8 (N, S, S, 3), train_embeddings, train_ids, val_images,
     val_captions, val_attributes or None, picks)`` for ``data`` (128 px for emoji, 32 px for
@@ -370,6 +400,8 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                "standardize_text": bool(recipe.get("standardize_text")),
                "generator": recipe["generator"], "discriminator": recipe["discriminator"],
                "superres": recipe.get("superres", {}),
+               **({"matching": recipe.get("matching", {})}
+                  if recipe["gan"].get("matching_weight") else {}),
                **({"lr_decay_start": recipe["lr_decay_start"]}
                   if recipe.get("lr_decay_start") is not None else {})}
     report = {"mode": cfg.mode, "data": data, "config": asdict(cfg), "gan_options": options,
@@ -396,8 +428,14 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
     steps = epoch_steps(len(train_images), batch_size, cfg.max_steps_per_epoch)
     decay = ({"lr_decay_start": recipe["lr_decay_start"], "total_steps": epochs * steps}
              if recipe.get("lr_decay_start") is not None else {})
+    matching = None
+    if recipe["gan"].get("matching_weight"):
+        matching = _matching_encoders(out_dir / "matching", recipe, train_images,
+                                      train_embeddings, train_ids, verbose)
+        report["matching_encoder"] = json.loads((out_dir / "matching" / "report.json")
+                                                .read_text())
     gan = build_gan(recipe, encoder.dim, text_stats=stats, jit_compile=jit_compile,
-                    total_steps=epochs * steps)
+                    total_steps=epochs * steps, matching_encoders=matching)
     grid_captions = [val_captions[i] for i in picks[:8]]
     print(f"[textgan] training the base GAN ({config.BASE_SIZE} px) for {epochs} epochs")
     history = fit_gan(gan, train_images, train_embeddings, train_ids, epochs=epochs,

@@ -6,7 +6,10 @@ and :class:`~textgan_lib.training.TextGAN`, plus the Adam learning rate and the 
 (images per step; :func:`build_gan` does not use it, the data pipeline does). A recipe may add
 ``"lr_decay_start"``: the fraction of the run after which the learning rate decays linearly
 towards zero (pix2pix's ``linear`` policy, :class:`LinearDecay`); ``bench/emoji_recipe.py
---set lr_decay_start=0.5`` measures it. How each choice was
+--set lr_decay_start=0.5`` measures it. A recipe may also set ``gan.matching_weight`` (AttnGAN's
+DAMSM sentence loss, :mod:`textgan_lib.matching`) with a ``"matching"`` part (the encoders'
+pre-training options); measured, it hurt at 1,248 steps and no shipped recipe uses it
+(``bench/README.md``). How each choice was
 measured: ``bench/README.md`` (shapes) and README.md's pretrained-cascade section (emoji).
 """
 from __future__ import annotations
@@ -122,7 +125,7 @@ def learning_rate(recipe: dict, total_steps: int | None = None):
 
 
 def build_gan(recipe: dict, text_dim: int, text_stats=None, jit_compile="auto",
-              total_steps: int | None = None):
+              total_steps: int | None = None, matching_encoders=None):
     """A compiled :class:`~textgan_lib.training.TextGAN` made by ``recipe``.
 
     Args:
@@ -134,6 +137,9 @@ def build_gan(recipe: dict, text_dim: int, text_stats=None, jit_compile="auto",
         jit_compile: passed to ``compile``.
         total_steps: the run's number of steps; needed only by a recipe with
             ``"lr_decay_start"`` (:func:`learning_rate`).
+        matching_encoders: ``(image_encoder, text_encoder)`` of
+            :func:`textgan_lib.matching.train_matching_encoder`; needed only by a recipe whose
+            ``"gan"`` part sets ``matching_weight`` (AttnGAN's DAMSM sentence loss).
 
     Raises:
         ValueError: if the recipe standardises text and ``text_stats`` is None, or decays its
@@ -151,7 +157,8 @@ def build_gan(recipe: dict, text_dim: int, text_stats=None, jit_compile="auto",
         stats = text_stats
     generator = build_generator(text_dim, text_stats=stats, **recipe["generator"])
     discriminator = build_discriminator(text_dim, text_stats=stats, **recipe["discriminator"])
-    gan = TextGAN(generator, discriminator, **recipe["gan"])
+    extra = {"matching_encoders": matching_encoders} if recipe["gan"].get("matching_weight") else {}
+    gan = TextGAN(generator, discriminator, **recipe["gan"], **extra)
     gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate(recipe, total_steps), beta_1=0.5),
                 g_optimizer=keras.optimizers.Adam(learning_rate(recipe, total_steps), beta_1=0.5),
                 jit_compile=jit_compile)

@@ -40,6 +40,7 @@ from keras import ops
 
 from . import config, losses
 from .augment import diff_augment, parse_policy
+from .matching import sentence_matching_loss
 
 GRADIENT_PENALTIES = (None, "r1", "ma_gp")
 GAN_LOSSES = ("bce", "hinge")
@@ -120,6 +121,10 @@ class TextGAN(keras.Model):
             G's loss, where x is the real image of caption e (pix2pix's L1 term, Isola et al.
             2017; it needs paired data, one image per caption, as the emoji are). The L1 is on
             the un-augmented images, in [-1, 1] units, averaged over pixels.
+        matching_weight: ``0`` (default) or lambda > 0: add lambda * the DAMSM sentence loss
+            (:func:`textgan_lib.matching.sentence_matching_loss`, AttnGAN, Xu et al. 2018) of
+            the augmented fakes and their captions to G's loss, coded by
+            ``matching_encoders = (image_encoder, text_encoder)``, which stay frozen.
         fuse_d_calls: score the D step's pairs in one D call on their concatenation (True)
             instead of one call per kind of pair (False, default). The same logits and
             gradients, since it needs a D that :func:`scores_examples_independently` (no batch
@@ -140,8 +145,20 @@ class TextGAN(keras.Model):
                  ema_decay: float | None = None, gradient_penalty: str | None = None,
                  penalty_weight: float | None = None, loss: str = "bce",
                  fuse_d_calls: bool = False, reconstruction_weight: float = 0.0,
-                 ema_warmup: bool = False, **kwargs):
+                 ema_warmup: bool = False, matching_weight: float = 0.0,
+                 matching_encoders=None, **kwargs):
         super().__init__(**kwargs)
+        if not float(matching_weight) >= 0.0:
+            raise ValueError(f"matching_weight must be >= 0, got {matching_weight}.")
+        if matching_weight and matching_encoders is None:
+            raise ValueError("matching_weight > 0 needs matching_encoders=(image_encoder, "
+                             "text_encoder) (textgan_lib.matching.train_matching_encoder).")
+        self.matching_weight = float(matching_weight)
+        self.matching_image_encoder, self.matching_text_encoder = (
+            matching_encoders if matching_weight else (None, None))
+        for net in (self.matching_image_encoder, self.matching_text_encoder):
+            if net is not None:
+                net.trainable = False   # frozen, as AttnGAN freezes its DAMSM encoders
         if not float(reconstruction_weight) >= 0.0:
             raise ValueError(f"reconstruction_weight must be >= 0, got {reconstruction_weight}.")
         self.reconstruction_weight = float(reconstruction_weight)
@@ -182,6 +199,7 @@ class TextGAN(keras.Model):
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
         self.d_penalty_tracker = keras.metrics.Mean(name="d_penalty")
         self.g_l1_tracker = keras.metrics.Mean(name="g_l1")
+        self.g_match_tracker = keras.metrics.Mean(name="g_match")
         self.built = True   # G and D are built networks; nothing to build from data (fit under
         #                     tf.distribute would otherwise call the model on a data batch)
 
@@ -226,7 +244,8 @@ class TextGAN(keras.Model):
         trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
                     self.d_fake_tracker]
         return (trackers + ([self.d_penalty_tracker] if self.gradient_penalty else [])
-                + ([self.g_l1_tracker] if self.reconstruction_weight else []))
+                + ([self.g_l1_tracker] if self.reconstruction_weight else [])
+                + ([self.g_match_tracker] if self.matching_weight else []))
 
     @property
     def sampler(self) -> keras.Model:
@@ -333,13 +352,20 @@ class TextGAN(keras.Model):
             raw = self.generator([text, self.sample_noise(batch_size)], training=True)
             # D in inference mode: a G step must not change D (e.g. Keras' SpectralNormalization
             # rewrites its kernel on every training-mode call).
-            logits = self.discriminator([self.augment(raw), text], training=False)
+            augmented = self.augment(raw)
+            logits = self.discriminator([augmented, text], training=False)
             g_loss = (losses.hinge_generator_loss(logits) if self.loss_kind == "hinge"
                       else losses.generator_loss(logits))
             l1 = tf.constant(0.0, "float32")
             if self.reconstruction_weight:
                 l1 = losses.reconstruction_loss(raw, data["image"])
                 g_loss = g_loss + self.reconstruction_weight * l1
+            match = tf.constant(0.0, "float32")
+            if self.matching_weight:   # AttnGAN's DAMSM sentence loss, frozen encoders
+                match = sentence_matching_loss(
+                    self.matching_image_encoder(augmented, training=False),
+                    self.matching_text_encoder(text, training=False), data["image_id"])
+                g_loss = g_loss + self.matching_weight * match
             if self.generator.losses:
                 g_loss = g_loss + ops.cast(ops.sum(self.generator.losses), "float32")
             scaled = self.g_optimizer.scale_loss(g_loss / _num_replicas())
@@ -347,7 +373,7 @@ class TextGAN(keras.Model):
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         if self.ema_generator is not None:
             self.update_ema()
-        return {"g_loss": g_loss, "g_l1": l1}
+        return {"g_loss": g_loss, "g_l1": l1, "g_match": match}
 
     def ema_decay_now(self):
         """The decay of the next EMA update: ``ema_decay``, or with ``ema_warmup``
@@ -389,6 +415,8 @@ class TextGAN(keras.Model):
             self.d_penalty_tracker.update_state(d_out["d_penalty"])
         if self.reconstruction_weight:
             self.g_l1_tracker.update_state(g_out["g_l1"])
+        if self.matching_weight:
+            self.g_match_tracker.update_state(g_out["g_match"])
         return {m.name: m.result() for m in self.metrics}
 
     def checkpoint_variables(self) -> list:
@@ -546,6 +574,8 @@ def fit_gan(gan: TextGAN, images: np.ndarray, embeddings: np.ndarray, image_ids=
                        "penalty_weight": gan.penalty_weight, "loss": gan.loss_kind,
                        **({"reconstruction_weight": gan.reconstruction_weight}
                           if gan.reconstruction_weight else {}),
+                       **({"matching_weight": gan.matching_weight}
+                          if gan.matching_weight else {}),
                        "dtype_policy": keras.config.dtype_policy().name, **(setup or {})}
         checkpoint = GANCheckpoint(gan, out_dir / "checkpoints", steps_per_epoch=steps,
                                    batch_size=batch_size, setup=fingerprint)
