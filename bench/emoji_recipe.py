@@ -103,17 +103,12 @@ def main(argv=None) -> dict:
     if recipe["gan"].get("matching_weight"):   # AttnGAN's DAMSM: its own encoders, pre-trained
         from textgan_lib import matching
 
-        clock = time.perf_counter()
-        matching_encoders = matching.load_encoders(args.matching_dir)
-        if matching_encoders is None:
-            image_enc, text_enc, _ = matching.train_matching_encoder(
-                train.images, embeddings, train.image_ids, verbose=0,
-                **recipe.get("matching", {}))
-            matching.save_encoders(args.matching_dir, image_enc, text_enc)
-            matching_encoders = (image_enc, text_enc)
-            matching_seconds = time.perf_counter() - clock
-            print(f"matching encoders trained in {matching_seconds:.0f} s, saved to "
-                  f"{args.matching_dir}", flush=True)
+        image_enc, text_enc, matching_seconds = matching.load_or_train_encoders(
+            args.matching_dir, train.images, embeddings, train.image_ids, verbose=0,
+            **recipe.get("matching", {}))
+        matching_encoders = (image_enc, text_enc)
+        print(f"matching encoders ready ({matching_seconds:.0f} s of training) in "
+              f"{args.matching_dir}", flush=True)
     gan = recipes.build_gan(recipe, encoder.dim,
                             jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
                             total_steps=args.steps, matching_encoders=matching_encoders)

@@ -239,32 +239,16 @@ def _compare_recognizability(cascade: Cascade, encoder) -> dict:
 
 
 def _matching_encoders(directory, recipe, images, embeddings, image_ids, verbose):
-    """The run's frozen DAMSM-style matching encoders (:mod:`textgan_lib.matching`): loaded from
-    ``directory`` when a previous process of this run trained them, else trained on the
-    training pairs (``recipe["matching"]``: epochs, code_dim) and saved there with a report."""
+    """The run's frozen DAMSM-style matching encoders (:mod:`textgan_lib.matching`), trained
+    once per run (``recipe["matching"]``: epochs, code_dim) and reloaded on resume."""
     from . import matching
 
-    loaded = matching.load_encoders(directory)
-    if loaded is not None:
-        print(f"[textgan] matching encoders loaded from {directory}")
-        return loaded
-    options = dict(recipe.get("matching", {}))
-    print(f"[textgan] pre-training the matching encoders (AttnGAN's DAMSM sentence loss) "
-          f"for {options.get('epochs', 40)} epochs")
-    clock = time.perf_counter()
-    image_enc, text_enc, history = matching.train_matching_encoder(
-        images, embeddings, image_ids, verbose=verbose, **options)
-    from .data.pipeline import resize_uint8, to_float
-    small = np.asarray(to_float(resize_uint8(images, config.BASE_SIZE)))
-    few = np.unique(image_ids, return_index=True)[1][:1000]
-    report = {**options, "final_loss": round(float(history.history["loss"][-1]), 4),
-              "train_r1_of_1000": matching.matching_retrieval(image_enc, text_enc, small[few],
-                                                             embeddings[few]),
-              "seconds": round(time.perf_counter() - clock, 1)}
-    matching.save_encoders(directory, image_enc, text_enc)
-    (Path(directory) / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"[textgan] matching encoders: loss {report['final_loss']:.3f}, own R@1 among "
-          f"1,000 training images {report['train_r1_of_1000']:.3f}, {report['seconds']:.0f} s")
+    image_enc, text_enc, seconds = matching.load_or_train_encoders(
+        directory, images, embeddings, image_ids, verbose=verbose, **recipe.get("matching", {}))
+    report = json.loads((Path(directory) / "report.json").read_text())
+    how = f"trained in {seconds:.0f} s" if seconds else f"loaded from {directory}"
+    print(f"[textgan] matching encoders ({how}): loss {report['final_loss']:.3f}, own R@1 "
+          f"among 1,000 training images {report['train_r1_of_1000']:.3f}")
     return image_enc, text_enc
 
 

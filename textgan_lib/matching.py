@@ -176,6 +176,36 @@ def load_encoders(directory):
     return tuple(out)
 
 
-__all__ = ["GAMMA3", "ATTNGAN_LAMBDA", "sentence_matching_loss", "build_image_encoder",
-           "build_text_encoder", "MatchingTrainer", "train_matching_encoder",
+def load_or_train_encoders(directory, images, embeddings, image_ids=None, verbose="auto",
+                           **options):
+    """``(image_encoder, text_encoder, seconds)``: the frozen encoders saved in ``directory`` by
+    an earlier process (seconds 0), else :func:`train_matching_encoder` (``options``: epochs,
+    code_dim, ...) on the pairs, saved there, with its training time. Also writes
+    ``report.json`` there (options, final loss, own R@1 among the first 1,000 images, time)."""
+    import json
+    import time
+    from pathlib import Path
+
+    loaded = load_encoders(directory)
+    if loaded is not None:
+        return (*loaded, 0.0)
+    clock = time.perf_counter()
+    image_enc, text_enc, history = train_matching_encoder(images, embeddings, image_ids,
+                                                          verbose=verbose, **options)
+    from .data.pipeline import resize_uint8, to_float
+    ids = np.arange(len(images)) if image_ids is None else np.asarray(image_ids)
+    few = np.unique(ids, return_index=True)[1][:1000]
+    small = np.asarray(to_float(resize_uint8(np.asarray(images)[few], config.BASE_SIZE)))
+    seconds = time.perf_counter() - clock
+    save_encoders(directory, image_enc, text_enc)
+    report = {**options, "final_loss": round(float(history.history["loss"][-1]), 4),
+              "train_r1_of_1000": matching_retrieval(image_enc, text_enc, small,
+                                                     np.asarray(embeddings)[few]),
+              "seconds": round(seconds, 1)}
+    (Path(directory) / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return image_enc, text_enc, seconds
+
+
+__all__ = ["GAMMA3", "ATTNGAN_LAMBDA", "load_or_train_encoders", "sentence_matching_loss",
+           "build_image_encoder", "build_text_encoder", "MatchingTrainer", "train_matching_encoder",
            "matching_retrieval", "save_encoders", "load_encoders"]
