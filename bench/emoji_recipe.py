@@ -53,6 +53,14 @@ def apply_overrides(recipe: dict, assignments) -> dict:
 
 
 def main(argv=None) -> dict:
+    """Run the bench; afterwards the global Keras dtype policy is the caller's again."""
+    from textgan_lib import config
+
+    with config.policy_scope():
+        return _run(argv)
+
+
+def _run(argv=None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", default="recipe", help="run name (results file name)")
@@ -63,6 +71,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--set", action="append", default=[], metavar="PART.KEY=JSON",
                         help="override one recipe option (repeatable)")
     parser.add_argument("--jit", choices=("auto", "on", "off"), default="auto")
+    parser.add_argument("--precision", default="auto",
+                        choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+                        help="Keras dtype policy of the training (default auto, as textgan "
+                             "train); the scores are computed on a float32 copy")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--save", type=Path, help="save the sampling generator here at the end")
     parser.add_argument("--json", type=Path, help="results file (default bench/results/...)")
@@ -87,12 +99,19 @@ def main(argv=None) -> dict:
     from textgan_lib import config
 
     config.import_tensorflow()
+    import keras
+
     from textgan_lib import fid, recognizability as rec
     from textgan_lib.data.emoji import load_emoji
     from textgan_lib.text import TextEncoder
     from textgan_lib.training import training_stream
 
+    from textgan_lib.models.blocks import float32_copy
+
     config.set_seed(args.seed)
+    if args.precision == "auto":
+        args.precision = config.default_precision()
+    keras.config.set_dtype_policy(args.precision)
     encoder = TextEncoder()
     train = load_emoji("train")
     sets = rec.evaluation_sets(encoder, train=train)
@@ -115,7 +134,8 @@ def main(argv=None) -> dict:
     path = args.json or Path(__file__).parent / "results" / f"emoji_{args.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     result = {"name": args.name, "command": "python bench/emoji_recipe.py " + shlex.join(argv),
-              "recipe": recipe, "cpu_count": os.cpu_count(), "finished": False, "history": []}
+              "recipe": recipe, "precision": args.precision, "cpu_count": os.cpu_count(),
+              "finished": False, "history": []}
     if matching_encoders is not None:
         result["matching_encoder_seconds"] = round(matching_seconds, 1)
     start, step, budget = time.perf_counter(), 0, args.steps or 10 ** 9
@@ -129,7 +149,7 @@ def main(argv=None) -> dict:
         logs = gan.fit(dataset, epochs=1, steps_per_epoch=chunk, verbose=0).history
         train_seconds += time.perf_counter() - clock
         step += chunk
-        scores = rec.score_generator(gan.sampler, sets, network, extractor)
+        scores = rec.score_generator(float32_copy(gan.sampler), sets, network, extractor)
         row = {"step": step, "train_seconds": round(train_seconds, 1),
                **{k: round(float(v[-1]), 4) for k, v in logs.items()},
                **{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}}
@@ -146,7 +166,7 @@ def main(argv=None) -> dict:
             break
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
-        gan.sampler.save(args.save / "generator.keras")
+        float32_copy(gan.sampler).save(args.save / "generator.keras")
     print(f"wrote {path}")
     return result
 

@@ -28,6 +28,14 @@ import numpy as np
 
 
 def main(argv=None) -> dict:
+    """Run the bench; afterwards the global Keras dtype policy is the caller's again."""
+    from textgan_lib import config
+
+    with config.policy_scope():
+        return _run(argv)
+
+
+def _run(argv=None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", default="recipe", help="run name (results file name)")
@@ -50,6 +58,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--loss", choices=["bce", "hinge"])
     parser.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
                         help="XLA compilation of the train step (auto: off on a CPU)")
+    parser.add_argument("--precision", default="auto",
+                        choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+                        help="Keras dtype policy of the training (default auto, as textgan "
+                             "train); the scores are computed on a float32 copy")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", default=None, help="default bench/results/shapes_<name>.json")
     args = parser.parse_args(argv)
@@ -57,10 +69,12 @@ def main(argv=None) -> dict:
     from textgan_lib import config
 
     config.import_tensorflow()
+    import keras
+
     from textgan_lib import recipes
     from textgan_lib.data import shapes
     from textgan_lib.data.pipeline import make_pipeline
-    from textgan_lib.models.blocks import text_statistics
+    from textgan_lib.models.blocks import float32_copy, text_statistics
     from textgan_lib.text import TextEncoder
 
     recipe = json.loads(json.dumps(recipes.SHAPES))
@@ -84,6 +98,9 @@ def main(argv=None) -> dict:
         recipe["standardize_text"] = bool(args.standardize)
 
     config.set_seed(args.seed)
+    if args.precision == "auto":
+        args.precision = config.default_precision()
+    keras.config.set_dtype_policy(args.precision)
     encoder = TextEncoder()
     captions = shapes.all_captions()
     table = encoder.encode(captions)
@@ -103,14 +120,16 @@ def main(argv=None) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     result = {"name": args.name,
               "command": "python bench/shapes_alignment.py " + shlex.join(argv),
-              "recipe": recipe, "cpu_count": os.cpu_count(), "finished": False, "history": []}
+              "recipe": recipe, "precision": args.precision, "cpu_count": os.cpu_count(),
+              "finished": False, "history": []}
     start, step, budget_steps = time.perf_counter(), 0, args.steps or 10 ** 9
     while True:
         chunk = min(args.eval_every, budget_steps - step)
         gan.fit(dataset, epochs=1, steps_per_epoch=chunk, verbose=0)
         step += chunk
         elapsed = time.perf_counter() - start
-        images = gan.sampler.predict([table[val.image_ids], val_z], verbose=0, batch_size=256)
+        images = float32_copy(gan.sampler).predict([table[val.image_ids], val_z], verbose=0,
+                                                   batch_size=256)
         acc = shapes.attribute_accuracy(images, val.attributes)
         result["history"].append({"step": step, "train_seconds": round(elapsed, 1), **acc})
         print(f"step {step:5d}  {elapsed / 60:5.1f} min  " + "  ".join(

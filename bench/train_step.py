@@ -30,8 +30,12 @@ pass; we keep TextGAN's alternating update on both sides so that the work is equ
 i.e. ``keras.Model.fit`` on the resumable tf.data stream of
 :func:`~textgan_lib.training.training_stream` (images downsampled once and kept in memory as
 uint8 with the cached embeddings; batches gathered, converted and prefetched by tf.data while
-the step runs), compiled with ``jit_compile=True`` (XLA; ``--no-jit`` turns it off), with TextGAN's
-default step (three D calls; ``--fuse on`` scores the three kinds of pairs in one D call on
+the step runs), set up as ``textgan train`` sets it up: ``--jit auto`` (``jit_compile="auto"``,
+which on a CPU means no XLA; ``--jit on`` compiles with XLA) and ``--precision auto``
+(:func:`textgan_lib.config.default_precision`: ``mixed_bfloat16`` on a CPU with bfloat16
+matmuls, the layers computing in bfloat16 on float32 weights; the baseline always runs in
+float32, as the tutorial does), with TextGAN's default step (three D calls; ``--fuse on``
+scores the three kinds of pairs in one D call on
 the concatenated 3B batch instead, the same function for this D, measured slower here).
 
 The two are timed **alternately** in one process (ours for ``--steps`` steps, then the
@@ -54,7 +58,8 @@ and their ratio are the result. Also measured in the same run:
   through ``fit_gan`` for ``--epoch-steps`` steps; the epoch estimate is the first step (tracing)
   plus the median of the other steps x (steps per epoch - 1). ``--epoch-steps 0`` runs and
   times a whole epoch instead (with checkpoint and sample grid, as the course does). The same
-  with ``jit_compile=True`` (``textgan train --jit on``) is measured too unless ``--no-jit``.
+  with ``jit_compile=True`` (``textgan train --jit on``) is measured too unless ``--jit off``;
+  both under ``--precision``.
 
     .venv/bin/python bench/train_step.py                       # 64 px, batch 64: ~10 min, 2 CPUs
     .venv/bin/python bench/train_step.py --repeats 7 --json outputs/bench/train_step.json
@@ -263,6 +268,11 @@ def _nets(size: int, seed: int = config.SEED):
             build_discriminator(TEXT_DIM, image_size=size))
 
 
+def _jit(flag: str):
+    """``--jit`` as ``jit_compile``: auto -> "auto", on -> True, off -> False."""
+    return {"auto": "auto", "on": True, "off": False}[flag]
+
+
 def _adam():
     import keras
 
@@ -283,8 +293,9 @@ def compare(args, tf, images, embeddings, ids) -> dict:
 
     size, batch, steps = args.size, args.batch_size, args.steps
     small = resize_uint8(images, size)
-    g_base, d_base = _nets(size)
-    g_ours, d_ours = _nets(size)      # same seed: the same initial weights
+    g_base, d_base = _nets(size)      # the baseline: float32, as the tutorial
+    with config.policy_scope(args.precision):
+        g_ours, d_ours = _nets(size)  # same seed: the same initial (float32) weights
     flops = train_step_flops(g_ours, d_ours, batch)
     baseline = make_baseline_step(g_base, d_base, _adam(), _adam())
     feed = numpy_batches(small, embeddings, ids, batch)
@@ -297,14 +308,16 @@ def compare(args, tf, images, embeddings, ids) -> dict:
         return time.perf_counter() - start
 
     gan = TextGAN(g_ours, d_ours, fuse_d_calls=args.fuse == "on")
-    gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), jit_compile=args.jit)
+    with config.policy_scope(args.precision):  # compile wraps optimizers under mixed_float16
+        gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), jit_compile=_jit(args.jit))
     fit_args = dict(batch_size=batch, image_size=size, verbose=0, tensorboard=False)
 
     start = time.perf_counter()
     fit_gan(gan, small, embeddings, ids, epochs=1, steps_per_epoch=1, **fit_args)
     warm_ours = time.perf_counter() - start
     warm_base = run_baseline(1)
-    print(f"[bench] warm-up step (tracing{', XLA compilation' if args.jit else ''}): ours "
+    xla = ", XLA compilation" if args.jit == "on" else ""
+    print(f"[bench] warm-up step (tracing{xla}): ours "
           f"{warm_ours:.1f} s, baseline {warm_base:.1f} s", flush=True)
 
     rows = []
@@ -356,8 +369,9 @@ def course_epoch(args, tf, images, embeddings, ids, jit_compile) -> dict:
     cfg = config.get_config("course")
     steps_per_epoch = len(images) // cfg.batch_size
     config.set_seed()
-    gan = TextGAN(build_generator(TEXT_DIM), build_discriminator(TEXT_DIM))
-    gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), jit_compile=jit_compile)
+    with config.policy_scope(args.precision):
+        gan = TextGAN(build_generator(TEXT_DIM), build_discriminator(TEXT_DIM))
+        gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), jit_compile=jit_compile)
     ends = []
 
     class Clock(keras.callbacks.Callback):
@@ -376,7 +390,8 @@ def course_epoch(args, tf, images, embeddings, ids, jit_compile) -> dict:
         total = time.perf_counter() - start
     first = ends[0] - start
     per_step = float(np.median(np.diff(ends))) if len(ends) > 1 else first
-    out = {"jit_compile": jit_compile, "image_size": config.BASE_SIZE,
+    out = {"jit_compile": jit_compile, "precision": args.precision,
+           "image_size": config.BASE_SIZE,
            "batch_size": cfg.batch_size, "steps_per_epoch": steps_per_epoch,
            "timed_steps": steps, "first_step_s": first, "median_step_s": per_step,
            "load_avg_before": load, "load_avg_after": _load_avg()}
@@ -388,7 +403,8 @@ def course_epoch(args, tf, images, embeddings, ids, jit_compile) -> dict:
                    how=f"first step + median of {steps - 1} later steps x "
                        f"{steps_per_epoch - 1} (estimate)")
     print(f"[bench] course epoch (32 px, batch {cfg.batch_size}, {steps_per_epoch} steps, "
-          f"jit_compile={jit_compile}): {out['epoch_s']:.1f} s ({out['how']}; first step "
+          f"jit_compile={jit_compile}, {args.precision}): {out['epoch_s']:.1f} s "
+          f"({out['how']}; first step "
           f"{first:.1f} s, then {per_step:.2f} s/step), load {load}", flush=True)
     return out
 
@@ -399,8 +415,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of each side")
     parser.add_argument("--steps", type=int, default=3, help="train steps per timed repeat")
-    parser.add_argument("--no-jit", dest="jit", action="store_false",
-                        help="ours without XLA (jit_compile=False)")
+    parser.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
+                        help="ours: jit_compile 'auto' (default: Keras decides; no XLA on a "
+                             "CPU), on (XLA) or off, as textgan train --jit")
+    parser.add_argument("--no-jit", dest="jit", action="store_const", const="off",
+                        help="the same as --jit off")
+    parser.add_argument("--precision", default="auto",
+                        choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+                        help="ours and the course epoch: the Keras dtype policy (default auto, "
+                             "as textgan train: config.default_precision()); the baseline "
+                             "always runs in float32")
     parser.add_argument("--fuse", choices=("on", "off"), default="off",
                         help="ours: one D call on the 3B batch (TextGAN's fuse_d_calls)")
     parser.add_argument("--epoch-steps", type=int, default=6,
@@ -412,12 +436,14 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     tf = config.import_tensorflow()
+    if args.precision == "auto":
+        args.precision = config.default_precision()
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     load_before = _load_avg()
     images, embeddings, ids = _load(args.max_images)
     print(f"[bench] {len(images)} emoji training pairs, embeddings {embeddings.shape}; "
           f"S={args.size}, B={args.batch_size}, {args.repeats} x {args.steps} steps per side; "
-          f"ours jit_compile={args.jit}, fuse={args.fuse}; {os.cpu_count()} CPUs, "
+          f"ours jit {args.jit}, {args.precision}, fuse={args.fuse}; {os.cpu_count()} CPUs, "
           f"load {load_before}", flush=True)
     result = {"date": started, "args": {k: (str(v) if isinstance(v, Path) else v)
                                         for k, v in vars(args).items()},
@@ -437,7 +463,7 @@ def main(argv=None) -> dict:
           f"{100 * result['peak_fraction']['baseline']:.0f} %", flush=True)
     if args.epoch_steps >= 0:
         result["course_epoch"] = [course_epoch(args, tf, images, embeddings, ids, "auto")]
-        if args.jit:
+        if args.jit != "off":         # the same epoch with XLA, for comparison
             result["course_epoch"].append(course_epoch(args, tf, images, embeddings, ids, True))
     result["machine"]["load_avg_after"] = _load_avg()
     print(f"[bench] load average before {load_before}, after {result['machine']['load_avg_after']}")

@@ -25,7 +25,7 @@ def test_emoji_bench_scores_after_every_evaluation(tmp_path, load_bench):
         "--name", "tiny", "--steps", "2", "--eval-every", "1", "--jit", "off",
         "--set", "batch_size=8", "--set", "generator.base_filters=4",
         "--set", "discriminator.base_filters=4", "--json", str(out),
-        "--save", str(tmp_path / "g")])
+        "--save", str(tmp_path / "g"), "--precision", "mixed_bfloat16"])
     saved = json.loads(out.read_text())
     assert saved["finished"] and [h["step"] for h in saved["history"]] == [1, 2]
     assert saved["recipe"]["generator"]["base_filters"] == 4
@@ -34,7 +34,12 @@ def test_emoji_bench_scores_after_every_evaluation(tmp_path, load_bench):
         assert row["n_train"] == 400 and row["n_val"] == 402 and row["fid_val"] >= 0
         assert row["g_l1"] > 0
     assert (tmp_path / "g" / "generator.keras").is_file()
-    assert result["final"] == saved["final"]
+    assert result["final"] == saved["final"] and saved["precision"] == "mixed_bfloat16"
+    import keras
+
+    assert keras.config.dtype_policy().name == "float32"     # the caller's policy is back
+    generator = keras.saving.load_model(tmp_path / "g" / "generator.keras")
+    assert {layer.dtype_policy.name for layer in generator.layers} == {"float32"}  # saved copy
 
 
 def test_emoji_bench_refuses_zero_steps(load_bench, capsys):

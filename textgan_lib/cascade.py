@@ -88,6 +88,8 @@ class Cascade:
         killed during the save leaves the previous cascade, or none, never a half-written one
         that :meth:`load` would read. Other files in an existing ``directory`` are kept.
         """
+        from .models import blocks
+
         directory = Path(directory)
         if directory.is_symlink():
             directory = directory.resolve()           # replace what the link points to
@@ -100,8 +102,9 @@ class Cascade:
         old = directory.with_name(f".{directory.name}.replaced-{tag}")
         new.mkdir()
         try:
-            self.generator.save(new / GENERATOR_FILE)
-            self.superres.save(new / SUPERRES_FILE)
+            # float32 copies of models trained under a mixed policy (blocks.float32_copy)
+            blocks.float32_copy(self.generator).save(new / GENERATOR_FILE)
+            blocks.float32_copy(self.superres).save(new / SUPERRES_FILE)
             meta = {"text_model": self.text_model, "base_size": config.BASE_SIZE,
                     "high_size": config.HIGH_SIZE, "z_dim": self.z_dim,
                     "run_mode": self.run_mode}
@@ -149,8 +152,9 @@ class Cascade:
                 "with `python -m textgan_lib train` (see README.md: Quickstart).")
         try:
             meta = json.loads((directory / META_FILE).read_text())
-            generator = keras.saving.load_model(directory / GENERATOR_FILE)
-            superres = keras.saving.load_model(directory / SUPERRES_FILE)
+            with config.float32_policy():      # float32 whatever the global policy
+                generator = keras.saving.load_model(directory / GENERATOR_FILE)
+                superres = keras.saving.load_model(directory / SUPERRES_FILE)
         except (ValueError, OSError) as error:   # json and Keras raise ValueError on bad files
             raise ValueError(
                 f"the cascade in {directory} could not be loaded ({type(error).__name__}: "
@@ -349,7 +353,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
         textgan_lib.callbacks.NonFiniteLossError: the GAN's losses became non-finite.
     """
     from .models import build_superres
-    from .models.blocks import text_statistics
+    from .models.blocks import float32_copy, text_statistics
     from .models.superres import fit_superres
     from .recipes import build_gan
     from .text import TextEncoder
@@ -389,7 +393,8 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
                **({"lr_decay_start": recipe["lr_decay_start"]}
                   if recipe.get("lr_decay_start") is not None else {})}
     report = {"mode": cfg.mode, "data": data, "config": asdict(cfg), "gan_options": options,
-              "gan_epochs": epochs, "batch_size": batch_size, "seconds": {}}
+              "gan_epochs": epochs, "batch_size": batch_size,
+              "precision": keras.config.dtype_policy().name, "seconds": {}}
     finished = finished_report(out_dir, report)
     if finished is not None:
         print(f"[textgan] {out_dir} already holds this run, finished ({epochs} epochs; "
@@ -443,6 +448,7 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
               "steps on random 16x16 low-res patches")
         fit_superres(superres, train_images, scale=config.SR_SCALE, steps=cfg.sr_steps,
                      epochs=4 if cfg.sr_steps % 4 == 0 else 1, verbose=verbose)
+        superres = float32_copy(superres)    # trained under the run's policy, used in float32
         report["superres"] = evaluate_superres(superres, val_images)
     else:   # shapes have no high-resolution originals: the SR stage is bicubic
         low = keras.Input((None, None, 3), name="low_res")
@@ -451,7 +457,8 @@ def train_cascade(out_dir=None, mode: str | None = None, num_samples: int = 16,
         report["superres"] = {"model": "bicubic (no training: shapes are drawn at 32 px)"}
     report["seconds"]["superres"] = round(time.perf_counter() - clock, 1)
 
-    cascade = Cascade(gan.sampler, superres, text_model=None, encoder=encoder, run_mode=cfg.mode)
+    cascade = Cascade(float32_copy(gan.sampler), superres, text_model=None, encoder=encoder,
+                      run_mode=cfg.mode)
     cascade.save(out_dir / "cascade")
     captions = [val_captions[i] for i in picks]
     base, high = cascade.generate(captions, seed=config.SEED)

@@ -81,8 +81,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="discriminator text fusion (default concat)")
     model.add_argument("--spectral-norm", action="store_true", default=None,
                        help="spectral norm in D")
-    train.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"),
-                       default="float32", help="Keras dtype policy (mixed_*: on a GPU/TPU)")
+    train.add_argument("--precision",
+                       choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+                       default="auto",
+                       help="Keras dtype policy (default auto: mixed_bfloat16 on a CPU with "
+                            "bfloat16 matmuls, mixed_float16 on a GPU, else float32)")
     train.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
                        help="XLA compilation of the train step (default: Keras decides)")
 
@@ -204,8 +207,11 @@ def _train(args) -> int:
     recipe = {"emoji": recipes.EMOJI, "shapes": recipes.SHAPES, "plain": None}[name]
     if args.mode:
         os.environ["TEXTGAN_MODE"] = args.mode
-    if args.precision != "float32":
-        keras.mixed_precision.set_global_policy(args.precision)
+    precision = config.default_precision() if args.precision == "auto" else args.precision
+    print(f"[textgan] precision {precision}"
+          + (" (--precision auto on this machine)" if args.precision == "auto" else ""))
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
     jit = {"auto": "auto", "on": True, "off": False}[args.jit]
     try:
         if recipe is not None:
@@ -226,6 +232,8 @@ def _train(args) -> int:
         return 1
     except ValueError as error:      # e.g. a checkpoint of another model in --out, or corrupt
         return _refuse("train", str(error))
+    finally:                         # main() may be called again in the same process (tests)
+        keras.config.set_dtype_policy(previous)
     return 0
 
 

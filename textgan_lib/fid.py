@@ -147,7 +147,8 @@ def load_feature_network(path=None) -> keras.Model:
     if not path.is_file():
         raise FileNotFoundError(f"no FID feature network at {path}; make it with "
                                 "`python bench/fid.py --train-features`.")
-    return keras.saving.load_model(path)
+    with config.float32_policy():          # float32 whatever the global policy
+        return keras.saving.load_model(path)
 
 
 def fid(real_images, fake_images, extractor: keras.Model, batch_size: int = 256) -> float:

@@ -170,7 +170,8 @@ def load_encoders(directory):
     directory = Path(directory)
     if not ((directory / IMAGE_FILE).exists() and (directory / TEXT_FILE).exists()):
         return None
-    out = [keras.saving.load_model(directory / name) for name in (IMAGE_FILE, TEXT_FILE)]
+    with config.float32_policy():          # frozen: float32 whatever the global policy
+        out = [keras.saving.load_model(directory / name) for name in (IMAGE_FILE, TEXT_FILE)]
     for model in out:
         model.trainable = False
     return tuple(out)

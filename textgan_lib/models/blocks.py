@@ -203,3 +203,38 @@ def text_statistics(embeddings) -> tuple:
 
 __all__ = ["PixelShuffle", "upsample_block", "downsample_block", "residual_block",
            "checkerboard_pattern", "checkerboard_energy", "standardize_text", "text_statistics"]
+
+
+def _float32_config(config):
+    """``config`` (a serialized Keras model) with every ``mixed_*`` dtype policy set to
+    ``float32``."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and isinstance(config.get("config"), dict):
+            name = config["config"].get("name", "")
+            if isinstance(name, str) and name.startswith("mixed_"):
+                return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _float32_config(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32_config(value) for value in config]
+    if isinstance(config, str) and config.startswith("mixed_"):
+        return "float32"                     # a policy saved by name only
+    return config
+
+
+def float32_copy(model):
+    """A float32 copy of ``model``, with the same weights: the same layers, every one of them
+    computing in float32. A model trained under a ``mixed_bfloat16`` (or ``mixed_float16``)
+    policy keeps its variables in float32 already, so nothing is rounded: only the layers'
+    compute dtype changes. We save and ship these copies, so that inference and evaluation
+    run in float32 wherever the model is loaded, whatever the global policy there.
+    A model with no ``mixed_*`` layer is returned as it is."""
+    from ..config import float32_policy
+
+    config = keras.saving.serialize_keras_object(model)
+    clean = _float32_config(config)
+    if clean == config:
+        return model
+    with float32_policy():
+        copy = keras.saving.deserialize_keras_object(clean)
+    copy.set_weights(model.get_weights())
+    return copy
