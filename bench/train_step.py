@@ -7,7 +7,7 @@ spectral norm, no batch norm in D), starting from the same weights, with the sam
 emoji images (area-downsampled to S px) and their cached all-MiniLM-L6-v2 caption embeddings:
 
 * D: the matching-aware loss of GAN-CLS, BCE(real/right, 1) + (BCE(real/wrong, 0) +
-  BCE(fake/right, 0)) / 2, the wrong caption being the next example's (pairs showing the same
+  BCE(fake/right, 0)) / 2, the wrong caption being the previous example's (pairs showing the same
   image left out), on fakes from fresh noise;
 * then G: the non-saturating loss -log D(G(z', e), e) on new noise z', with the D just updated.
 

@@ -50,7 +50,8 @@ DEFAULT_PENALTY_WEIGHT = {"r1": 10.0, "ma_gp": 2.0}
 
 
 def wrong_caption_pairs(embeddings, image_ids):
-    """Pick a "wrong" caption for every example: the next example's caption in the batch.
+    """Pick a "wrong" caption for every example: the previous example's caption in the batch
+    (cyclically: the first example gets the last one's).
 
     Args:
         embeddings: float (B, D) caption embeddings of the batch.
