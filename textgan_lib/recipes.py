@@ -48,10 +48,12 @@ EMOJI_PREVIOUS = {
 #: Emoji, 32 px base: the shipped cascade's base GAN (``data/pretrained``). The caption enters
 #: twice (concatenated with z before the 4x4 projection, and modulating every block); no
 #: conditioning augmentation (its sampled code drowns a caption that has a single image); a
-#: pix2pix L1 term beside the matching-aware adversarial loss (each caption has one image).
+#: pix2pix L1 term beside the matching-aware adversarial loss (each caption has one image);
+#: G and D with 48 filters (1.5x the default width, about 2.25x the convolutions' work): over
+#: 300 epochs R@1 0.660 / 0.371 against 0.590 / 0.333 with 32 filters (``bench/README.md``).
 EMOJI = {
-    "generator": {"fusion": "concat_film", "conditioning_augmentation": False},
-    "discriminator": {"fusion": "concat"},
+    "generator": {"fusion": "concat_film", "conditioning_augmentation": False, "base_filters": 48},
+    "discriminator": {"fusion": "concat", "base_filters": 48},
     "standardize_text": False,
     "learning_rate": 6e-4,
     "batch_size": 64,
