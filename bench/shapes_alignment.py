@@ -7,9 +7,10 @@ number of steps (``--steps``), whichever comes first, then draws one image for e
 scores colour, shape, size and position with the analytic scorer (100 % on real shapes
 images; see tests/test_shapes.py).
 
-    .venv/bin/python bench/shapes_alignment.py --name recipe_10min --minutes 10 --eval-every 500 --jit on
+    .venv/bin/python bench/shapes_alignment.py --name recipe_bf16_10min --minutes 10 --eval-every 500
 
-(the command of the figure in README.md; XLA is about 1.4x faster per step on a CPU).
+(the command of the figure in README.md: ``--precision auto`` and ``--jit auto``, as ``textgan
+train``; on this CPU bfloat16 without XLA measured fastest, ``bench/README.md``).
 
 Prints one line per evaluation and a summary; writes ``bench/results/shapes_<name>.json``
 after every evaluation (the table of notebook 06 reads those files), or ``--json PATH``.
