@@ -190,7 +190,9 @@ def default_precision(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
     import keras
 
     if keras.backend.backend() == "tensorflow":
-        tf = import_tensorflow()
+        import_tensorflow()                      # quietly, the first time
+        import tensorflow as tf
+
         if tf.config.list_physical_devices("GPU"):
             return "mixed_float16"
     return "mixed_bfloat16" if cpu_has_bfloat16(cpuinfo) else "float32"
