@@ -65,8 +65,8 @@ EMOJI = {
             "gradient_penalty": None, "loss": "bce", "reconstruction_weight": 10.0},
     # the x4 SR network (``models.build_superres``): EDSR-style, 64 channels, 5 residual blocks
     "superres": {"filters": 64, "num_blocks": 5},
-    # the pix2pix code's linear policy: the learning rate is constant for the first 60 % of the steps,
-    # then falls linearly towards zero (:class:`LinearDecay`)
+    # the pix2pix code's linear policy: the learning rate is constant for the first 60 % of the
+    # steps, then falls linearly towards zero (:class:`LinearDecay`)
     "lr_decay_start": 0.6,
 }
 
