@@ -61,6 +61,8 @@ def main(argv=None) -> dict:
 
 
 def _run(argv=None) -> dict:
+    from textgan_lib import config
+
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", default="recipe", help="run name (results file name)")
@@ -72,7 +74,7 @@ def _run(argv=None) -> dict:
                         help="override one recipe option (repeatable)")
     parser.add_argument("--jit", choices=("auto", "on", "off"), default="auto")
     parser.add_argument("--precision", default="auto",
-                        choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+                        choices=config.PRECISIONS,
                         help="Keras dtype policy of the training (default auto, as textgan "
                              "train); the scores are computed on a float32 copy")
     parser.add_argument("--seed", type=int, default=42)
@@ -96,21 +98,17 @@ def _run(argv=None) -> dict:
               file=sys.stderr)
         raise SystemExit(2)
 
-    from textgan_lib import config
-
     config.import_tensorflow()
     import keras
 
     from textgan_lib import fid, recognizability as rec
     from textgan_lib.data.emoji import load_emoji
     from textgan_lib.text import TextEncoder
+    from textgan_lib.models.blocks import float32_copy
     from textgan_lib.training import training_stream
 
-    from textgan_lib.models.blocks import float32_copy
-
     config.set_seed(args.seed)
-    if args.precision == "auto":
-        args.precision = config.default_precision()
+    args.precision = config.resolve_precision(args.precision)
     keras.config.set_dtype_policy(args.precision)
     encoder = TextEncoder()
     train = load_emoji("train")
@@ -129,7 +127,7 @@ def _run(argv=None) -> dict:
         print(f"matching encoders ready ({matching_seconds:.0f} s of training) in "
               f"{args.matching_dir}", flush=True)
     gan = recipes.build_gan(recipe, encoder.dim,
-                            jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
+                            jit_compile=config.JIT_COMPILE[args.jit],
                             total_steps=args.steps, matching_encoders=matching_encoders)
     path = args.json or Path(__file__).parent / "results" / f"emoji_{args.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

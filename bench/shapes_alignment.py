@@ -37,6 +37,8 @@ def main(argv=None) -> dict:
 
 
 def _run(argv=None) -> dict:
+    from textgan_lib import config
+
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", default="recipe", help="run name (results file name)")
@@ -60,14 +62,12 @@ def _run(argv=None) -> dict:
     parser.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
                         help="XLA compilation of the train step (auto: off on a CPU)")
     parser.add_argument("--precision", default="auto",
-                        choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+                        choices=config.PRECISIONS,
                         help="Keras dtype policy of the training (default auto, as textgan "
                              "train); the scores are computed on a float32 copy")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", default=None, help="default bench/results/shapes_<name>.json")
     args = parser.parse_args(argv)
-
-    from textgan_lib import config
 
     config.import_tensorflow()
     import keras
@@ -99,8 +99,7 @@ def _run(argv=None) -> dict:
         recipe["standardize_text"] = bool(args.standardize)
 
     config.set_seed(args.seed)
-    if args.precision == "auto":
-        args.precision = config.default_precision()
+    args.precision = config.resolve_precision(args.precision)
     keras.config.set_dtype_policy(args.precision)
     encoder = TextEncoder()
     captions = shapes.all_captions()
@@ -112,7 +111,7 @@ def _run(argv=None) -> dict:
     val_z = np.random.default_rng(args.seed).normal(size=(len(val), config.Z_DIM)).astype("float32")
     gan = recipes.build_gan(recipe, encoder.dim,
                             text_stats=text_statistics(table[np.unique(train.image_ids)]),
-                            jit_compile={"auto": "auto", "on": True, "off": False}[args.jit])
+                            jit_compile=config.JIT_COMPILE[args.jit])
     dataset = make_pipeline(train.images, table[train.image_ids], train.image_ids,
                             batch_size=recipe["batch_size"]).repeat()
 

@@ -268,11 +268,6 @@ def _nets(size: int, seed: int = config.SEED):
             build_discriminator(TEXT_DIM, image_size=size))
 
 
-def _jit(flag: str):
-    """``--jit`` as ``jit_compile``: auto -> "auto", on -> True, off -> False."""
-    return {"auto": "auto", "on": True, "off": False}[flag]
-
-
 def _adam():
     import keras
 
@@ -309,7 +304,7 @@ def compare(args, tf, images, embeddings, ids) -> dict:
 
     gan = TextGAN(g_ours, d_ours, fuse_d_calls=args.fuse == "on")
     with config.policy_scope(args.precision):  # compile wraps optimizers under mixed_float16
-        gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), jit_compile=_jit(args.jit))
+        gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), jit_compile=config.JIT_COMPILE[args.jit])
     fit_args = dict(batch_size=batch, image_size=size, verbose=0, tensorboard=False)
 
     start = time.perf_counter()
@@ -421,7 +416,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-jit", dest="jit", action="store_const", const="off",
                         help="the same as --jit off")
     parser.add_argument("--precision", default="auto",
-                        choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+                        choices=config.PRECISIONS,
                         help="ours and the course epoch: the Keras dtype policy (default auto, "
                              "as textgan train: config.default_precision()); the baseline "
                              "always runs in float32")
@@ -436,8 +431,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     tf = config.import_tensorflow()
-    if args.precision == "auto":
-        args.precision = config.default_precision()
+    args.precision = config.resolve_precision(args.precision)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     load_before = _load_avg()
     images, embeddings, ids = _load(args.max_images)

@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--spectral-norm", action="store_true", default=None,
                        help="spectral norm in D")
     train.add_argument("--precision",
-                       choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+                       choices=config.PRECISIONS,
                        default="auto",
                        help="Keras dtype policy (default auto: mixed_bfloat16 on a CPU with "
                             "bfloat16 matmuls, mixed_float16 on a GPU, else float32)")
@@ -207,12 +207,12 @@ def _train(args) -> int:
     recipe = {"emoji": recipes.EMOJI, "shapes": recipes.SHAPES, "plain": None}[name]
     if args.mode:
         os.environ["TEXTGAN_MODE"] = args.mode
-    precision = config.default_precision() if args.precision == "auto" else args.precision
+    precision = config.resolve_precision(args.precision)
     print(f"[textgan] precision {precision}"
           + (" (--precision auto on this machine)" if args.precision == "auto" else ""))
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
-    jit = {"auto": "auto", "on": True, "off": False}[args.jit]
+    jit = config.JIT_COMPILE[args.jit]
     try:
         if recipe is not None:
             train_cascade(out_dir=args.out, data=args.data, epochs=args.epochs,

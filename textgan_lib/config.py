@@ -158,6 +158,11 @@ def import_tensorflow():
     return tf
 
 
+#: ``--precision`` choices of ``textgan train`` and the benches (``auto``: :func:`default_precision`)
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+#: ``--jit`` as Keras's ``jit_compile``: auto lets Keras decide (no XLA on a CPU), on is XLA
+JIT_COMPILE = {"auto": "auto", "on": True, "off": False}
+
 #: the CPU flags (``/proc/cpuinfo``) of native bfloat16 matrix arithmetic: AVX512-BF16 and AMX
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -196,6 +201,11 @@ def default_precision(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
         if tf.config.list_physical_devices("GPU"):
             return "mixed_float16"
     return "mixed_bfloat16" if cpu_has_bfloat16(cpuinfo) else "float32"
+
+
+def resolve_precision(name: str) -> str:
+    """``--precision`` as a Keras dtype policy name: ``auto`` -> :func:`default_precision`."""
+    return default_precision() if name == "auto" else name
 
 
 class policy_scope:
