@@ -104,7 +104,7 @@ def _run(argv=None) -> dict:
     from textgan_lib import fid, recognizability as rec
     from textgan_lib.data.emoji import load_emoji
     from textgan_lib.text import TextEncoder
-    from textgan_lib.models.blocks import float32_copy
+    from textgan_lib.models.blocks import float32_copy, text_statistics
     from textgan_lib.training import training_stream
 
     config.set_seed(args.seed)
@@ -126,7 +126,8 @@ def _run(argv=None) -> dict:
         matching_encoders = (image_enc, text_enc)
         print(f"matching encoders ready ({matching_seconds:.0f} s of training) in "
               f"{args.matching_dir}", flush=True)
-    gan = recipes.build_gan(recipe, encoder.dim,
+    stats = text_statistics(embeddings) if recipe.get("standardize_text") else None
+    gan = recipes.build_gan(recipe, encoder.dim, text_stats=stats,
                             jit_compile=config.JIT_COMPILE[args.jit],
                             total_steps=args.steps, matching_encoders=matching_encoders)
     path = args.json or Path(__file__).parent / "results" / f"emoji_{args.name}.json"

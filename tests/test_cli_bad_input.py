@@ -366,3 +366,33 @@ def test_a_different_or_unfinished_run_is_not_taken_for_the_finished_one(tmp_pat
     else:                                       # killed before the cascade was saved
         (tmp_path / "cascade" / "cascade.json").unlink()
     assert cascade.finished_report(tmp_path, asked) is None
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["evaluate", "--model", "no/such/dir"], "--model no/such/dir: no saved cascade there"),
+    (["evaluate", "--json", "."], "--json . is a directory; give a file name such as"),
+])
+def test_evaluate_refuses_bad_input_before_tensorflow(argv, expected, no_tensorflow, capsys):
+    assert cli.main(argv) == 2
+    err = _one_line(capsys.readouterr().err, "evaluate")
+    assert expected in err
+
+
+def test_evaluate_writes_the_table_and_json_of_the_evaluation(tmp_path, monkeypatch, capsys):
+    from textgan_lib import evaluation
+
+    row = {"fid_val": 0.36, "fid_std": 0.06, "kid_val": 6.7e-4, "kid_std": 1e-4,
+           "r1_train": 0.66, "r1_train_ci": (0.61, 0.70), "r1_val": 0.37,
+           "r1_val_ci": (0.33, 0.42), "is_val": 57.6, "is_std": 2.2}
+    result = {"rows": {"real images": row, "data/pretrained": row}, "n_train": 400,
+              "n_val": 402, "candidates": 100, "noise_seed": 42}
+    seen = []
+    monkeypatch.setattr(config, "import_tensorflow", lambda: None)
+    monkeypatch.setattr(evaluation, "evaluate_cascades", lambda dirs: seen.append(dirs) or result)
+    out_file = tmp_path / "e.json"
+    assert cli.main(["evaluate", "--json", str(out_file)]) == 0
+    assert seen == [[config.DATA_DIR / "pretrained"]]          # the shipped cascade by default
+    printed = capsys.readouterr().out
+    assert "0.36 ± 0.06" in printed and "0.67 ± 0.10" in printed     # KID x 1000
+    assert "0.660 [0.61, 0.70]" in printed and "57.6 ± 2.2" in printed
+    assert json.loads(out_file.read_text())["rows"]["data/pretrained"]["r1_val"] == 0.37

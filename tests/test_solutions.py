@@ -8,7 +8,8 @@ import pytest
 from _solutions import solution as _solution
 from test_checks import _Pairs  # the stand-in for EmojiSet of the 00 checker tests
 
-from textgan_lib.checks import cascade_demo, discriminator, generator, losses, overview
+from textgan_lib.checks import cascade_demo, discriminator, evaluation, generator, losses
+from textgan_lib.checks import overview
 from textgan_lib.checks import super_resolution, text_embeddings, training
 
 
@@ -37,12 +38,12 @@ def _generator():
 
 
 def _cases():
-    """(id, checker, solution answer, extra arguments) for every exercise of notebooks 00-07."""
+    """(id, checker, solution answer, extra arguments) for every exercise of notebooks 00-08."""
     s00, s01, s02 = (_solution(n) for n in ("00_overview", "01_text_embeddings", "02_generator"))
     s03, s04 = _solution("03_super_resolution"), _solution("04_discriminator")
     s05, s06 = _solution("05_losses_and_derivations"), _solution("06_training")
     s05b = _solution("05b_stable_losses_and_penalties")
-    s07 = _solution("07_cascade_demo")
+    s07, s08 = _solution("07_cascade_demo"), _solution("08_evaluation")
     pairs, images = _Pairs(), np.array([[[[0, 128, 255]]]], dtype=np.uint8)
     a, b = np.array([3.0, 0.0, 4.0]), np.array([1.0, 2.0, 2.0])
     captions = ["automobile", "ambulance", "police car"]
@@ -72,6 +73,9 @@ def _cases():
         ("07-1", cascade_demo.slerp, s07.my_slerp, ()),
         ("07-2", cascade_demo.truncate, s07.my_truncate, ()),
         ("07-3", cascade_demo.noise_augment, s07.my_noise_augment, ()),
+        ("08-1", evaluation.mmd2, s08.my_mmd2, ()),
+        ("08-2", evaluation.inception_score, s08.my_inception_score, ()),
+        ("08-3", evaluation.paired_interval, s08.my_paired_interval, ()),
     ]
 
 

@@ -1,6 +1,7 @@
-"""Command line: ``python -m textgan_lib train|generate`` (also installed as ``textgan``).
+"""Command line: ``python -m textgan_lib train|generate|evaluate`` (also installed as ``textgan``).
 
-Taught in ``06_training`` and ``07_cascade_demo``. The same code the notebooks call.
+Taught in ``06_training``, ``07_cascade_demo`` and ``08_evaluation``. The same code the
+notebooks call.
 
 A bad command line is refused with one line on stderr and exit code 2, before TensorFlow
 loads wherever the check needs no model; a refused run writes nothing.
@@ -99,6 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0,
                      help="noise seed, a whole number >= 0 (default 0)")
     gen.add_argument("--base-output", type=Path, help="also write the 32 px base image here")
+
+    ev = sub.add_parser(
+        "evaluate", help="FID, KID, R-precision and IS of saved cascades, with intervals",
+        description="Score each saved cascade's base generator and the real images on the "
+                    "emoji evaluation sets (400 training and 402 held-out captions): FID, KID, "
+                    "R@1 and Inception Score, each with its interval and n.")
+    ev.add_argument("--model", type=Path, action="append", default=[], metavar="DIR",
+                    help="saved cascade directory (repeat for several; default: data/pretrained)")
+    ev.add_argument("--json", type=Path, default=Path("evaluation.json"),
+                    help="write the numbers here (default evaluation.json)")
     return parser
 
 
@@ -124,8 +135,8 @@ def _path_problem(flag: str, path: Path, directory: bool = False) -> str | None:
     Creates and changes nothing."""
     if os.path.isdir(path):
         if not directory:
-            return (f"{flag} {path} is a directory; give a file name such as "
-                    f"{path / 'textgan.png'}")
+            example = path / ("evaluation.json" if flag == "--json" else "textgan.png")
+            return f"{flag} {path} is a directory; give a file name such as {example}"
         error = _can_create_in(str(path))
         return None if error is None else (
             f"{flag} {path}: no file can be created in it ({error.strerror or error}); "
@@ -291,9 +302,40 @@ def _generate(args) -> int:
     return 0
 
 
+def _evaluate_problem(args) -> str | None:
+    """The first thing wrong with an ``evaluate`` command line, or None (no TensorFlow)."""
+    for directory in args.model:
+        if not (directory / "cascade.json").is_file():
+            return (f"--model {directory}: no saved cascade there (cascade.json); give a "
+                    "directory written by textgan train (OUT/cascade) or data/pretrained")
+    return _path_problem("--json", args.json) or _mode_problem()
+
+
+def _evaluate(args) -> int:
+    problem = _evaluate_problem(args)
+    if problem:
+        return _refuse("evaluate", problem)
+    import json
+
+    config.import_tensorflow()
+    from . import evaluation
+
+    models = args.model or [config.DATA_DIR / "pretrained"]
+    result = evaluation.evaluate_cascades(models)
+    print(evaluation.format_table(result))
+    try:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    except OSError as error:
+        return _refuse("evaluate", f"could not write {args.json} ({error.strerror or error}); "
+                                   "choose another path")
+    print(f"wrote {args.json}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    return _train(args) if args.command == "train" else _generate(args)
+    return {"train": _train, "generate": _generate, "evaluate": _evaluate}[args.command](args)
 
 
 if __name__ == "__main__":

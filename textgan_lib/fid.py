@@ -171,6 +171,16 @@ def fid(real_images, fake_images, extractor: keras.Model, batch_size: int = 256)
     return frechet_distance(*stats[0], *stats[1])
 
 
+def features(images, extractor: keras.Model, batch_size: int = 256) -> np.ndarray:
+    """The features (N, 128) that :func:`fid` compares: ``extractor`` applied to images
+    (N, H, W, 3), uint8 0..255 or float in [-1, 1], area-resized to 32 px first.
+
+    Raises:
+        ValueError: if there are fewer than 2 images, or they hold NaN/inf.
+    """
+    return _features(images, extractor, batch_size)
+
+
 def _features(images, extractor, batch_size) -> np.ndarray:
     from .data.pipeline import resize_uint8
 
@@ -186,5 +196,5 @@ def _features(images, extractor, batch_size) -> np.ndarray:
 
 
 __all__ = ["frechet_distance", "feature_statistics", "build_feature_network",
-           "train_feature_network", "feature_extractor", "load_feature_network", "fid",
+           "train_feature_network", "feature_extractor", "load_feature_network", "fid", "features",
            "FEATURES_FILE"]
