@@ -155,3 +155,41 @@ def test_inception_features_pipeline_with_random_weights():
     assert a.shape == (6, 2048) and np.all(np.isfinite(a))
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert ev.fid_from_features(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def _tiny_clip():
+    """A KerasHub CLIP with random weights and a 58-token vocabulary: the offline stand-in for
+    ``clip_model()`` (which downloads the preset on Colab)."""
+    import keras_hub          # in the dev extra: the test runs wherever the course is tested
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+    tokens = letters + [c + "</w>" for c in letters] + ["re", "pi"]
+    vocab = {t: i for i, t in enumerate(tokens + ["<|startoftext|>", "<|endoftext|>"])}
+    tokenizer = keras_hub.models.CLIPTokenizer(vocabulary=vocab, merges=["r e", "p i"])
+    converter = keras_hub.layers.CLIPImageConverter(image_size=(32, 32), scale=1 / 255.0)
+    preprocessor = keras_hub.models.CLIPPreprocessor(tokenizer, converter, sequence_length=16)
+    size = dict(hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32)
+    vision = keras_hub.models.CLIPVisionEncoder(patch_size=8, image_shape=(32, 32, 3), **size)
+    text = keras_hub.models.CLIPTextEncoder(vocabulary_size=len(vocab), embedding_dim=16,
+                                            max_sequence_length=16, **size)
+    return keras_hub.models.CLIPBackbone(vision, text, projection_dim=8), preprocessor
+
+
+def test_clip_score_pipeline_with_a_random_tiny_clip():
+    backbone, preprocessor = _tiny_clip()
+    images = np.random.default_rng(8).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    captions = ["red apple", "pizza", "Japan", "owl", "red apple"]
+    out = ev.clip_score(images, captions, backbone, preprocessor, batch_size=2)
+    same = ev.clip_score(images.astype(np.float32) / 127.5 - 1, captions, backbone, preprocessor)
+    assert out["n"] == 5 and out["per_pair"].shape == (5,)
+    assert np.all((0 <= out["per_pair"]) & (out["per_pair"] <= ev.CLIP_SCORE_WEIGHT))
+    np.testing.assert_allclose(out["per_pair"], same["per_pair"], rtol=1e-4, atol=1e-5)
+    lo, hi = out["clip_score_ci"]
+    assert lo <= out["clip_score"] <= hi
+    # by hand: w * max(cos, 0) of the backbone's own embeddings
+    batch = preprocessor({"images": images.astype(np.float32), "prompts": np.array(captions)})
+    v = np.asarray(backbone.get_vision_embeddings(batch["images"]))
+    t = np.asarray(backbone.get_text_embeddings(batch["token_ids"]))
+    cos = np.sum(v * t, 1) / np.linalg.norm(v, axis=1) / np.linalg.norm(t, axis=1)
+    np.testing.assert_allclose(out["per_pair"], 2.5 * np.maximum(cos, 0), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="N captions"):
+        ev.clip_score(images, captions[:3], backbone, preprocessor)
