@@ -193,3 +193,20 @@ def test_clip_score_pipeline_with_a_random_tiny_clip():
     np.testing.assert_allclose(out["per_pair"], 2.5 * np.maximum(cos, 0), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="N captions"):
         ev.clip_score(images, captions[:3], backbone, preprocessor)
+
+
+def test_attribute_accuracy_intervals_on_real_and_recoloured_shapes():
+    from textgan_lib.data.shapes import attribute_accuracy, make_shapes
+
+    data = make_shapes(200, image_size=32, split="val", seed=3)
+    real = ev.attribute_accuracy_intervals(data.images, data.attributes)
+    assert real["n"] == 200
+    assert real["colour"][0] == attribute_accuracy(data.images, data.attributes)["colour"]
+    wrong = data.images.copy()
+    wrong[:100] = wrong[:100][..., ::-1]          # half the images with red and blue swapped
+    out = ev.attribute_accuracy_intervals(wrong, data.attributes)
+    for name in ("colour", "shape", "size", "position", "all"):
+        value, (lo, hi) = out[name]
+        assert lo <= value <= hi
+    assert out["colour"][0] < real["colour"][0]
+    assert out["shape"][0] == pytest.approx(real["shape"][0])      # shape does not see colour

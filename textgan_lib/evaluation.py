@@ -369,7 +369,7 @@ def format_table(result: dict) -> str:
 
 __all__ = ["polynomial_mmd2", "kid", "inception_score", "caption_probabilities",
            "bootstrap_interval", "bootstrap_std", "bootstrap_mean_interval", "fid_from_features", "fid_bootstrap", "fid_curve",
-           "fid_infinity", "score", "evaluate_cascades", "format_table", "inception_network", "inception_features", "clip_model", "clip_score",
+           "fid_infinity", "score", "evaluate_cascades", "format_table", "inception_network", "inception_features", "clip_model", "clip_score", "attribute_accuracy_intervals",
            "KID_SUBSETS", "KID_SUBSET_SIZE", "TEMPERATURE", "CLIP_SCORE_WEIGHT", "CLIP_PRESET"]
 
 
@@ -486,3 +486,24 @@ def clip_score(images, captions, backbone, preprocessor, batch_size: int = 32,
     return {"clip_score": float(per_pair.mean()),
             "clip_score_ci": bootstrap_mean_interval(per_pair), "per_pair": per_pair,
             "n": int(len(per_pair))}
+
+
+def attribute_accuracy_intervals(images, attributes: dict, num_resamples: int = 1000,
+                                 seed: int = 0) -> dict:
+    """Attribute accuracy on captioned shapes (:func:`textgan_lib.data.shapes.attribute_accuracy`,
+    the exact scorer) with a 95 % percentile bootstrap interval per attribute.
+
+    Returns:
+        ``{name: (accuracy, (low, high))}`` for ``colour``, ``shape``, ``size``, ``position``
+        and ``all`` (all four right), plus ``"n"``.
+    """
+    from .data.shapes import ATTRIBUTES, score_attributes
+
+    scored = score_attributes(images)
+    right = {name: scored[name] == np.asarray(attributes[name]) for name in ATTRIBUTES}
+    right["all"] = np.all(np.stack([right[name] for name in ATTRIBUTES]), axis=0)
+    out = {name: (float(np.mean(r)), bootstrap_mean_interval(r.astype(float), num_resamples,
+                                                             seed=seed))
+           for name, r in right.items()}
+    out["n"] = int(len(right["all"]))
+    return out
