@@ -77,7 +77,7 @@ def kid(real_features, fake_features, num_subsets: int = KID_SUBSETS,
 
     Returns:
         ``{"kid", "kid_std", "subset_size", "num_subsets"}``: the mean and standard deviation
-        of the subsets' MMD^2 (squared feature units, like FID).
+        of the subsets' MMD^2 (in the kernel's units: not on FID's scale).
     """
     real = _features(real_features, "real features")
     fake = _features(fake_features, "fake features")
@@ -455,7 +455,7 @@ def clip_score(images, captions, backbone, preprocessor, batch_size: int = 32,
     """CLIPScore (Hessel et al. 2021) of images and their captions: for each pair,
     ``weight * max(cos(E_image, E_text), 0)`` in CLIP's joint embedding space; the mean,
     its 95 % bootstrap interval and the per-pair values. Text-to-image papers often report
-    ``100 * cos`` instead (torchmetrics' ``CLIPScore``): say which.
+    ``max(100 * cos, 0)`` instead (torchmetrics' ``CLIPScore``): say which.
 
     Args:
         images: (N, H, W, 3), uint8 0..255 or float in [-1, 1].
