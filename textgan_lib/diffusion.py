@@ -1,0 +1,133 @@
+"""Diffusion, the real Imagen's kind of model: the noise schedule, the forward process, the
+samplers' steps, classifier-free guidance and dynamic thresholding.
+
+To be taught in ``09_real_imagen`` (issue 19; this module is its first part: the maths, each
+function checked against its closed form in ``tests/test_diffusion.py``; the U-Net, its
+training step and the diffusion cascade come next).
+
+Notation (Ho et al. 2020, DDPM): an image x0 in [-1, 1]; steps t = 0 .. T - 1 (index t is the
+paper's t + 1); ``alpha_bar[t]`` = prod_{s <= t} (1 - beta_s). The forward process has the
+closed-form marginal
+
+    q(x_t | x0) = N(sqrt(alpha_bar_t) x0, (1 - alpha_bar_t) I),
+    x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps,   eps ~ N(0, I),
+
+so a network that predicts eps from (x_t, t, caption) also predicts x0 (:func:`predict_x0`).
+Works on NumPy arrays and on tensors (``keras.ops``); ``t`` is an integer array (B,).
+"""
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+#: The percentile p of dynamic thresholding: a hyperparameter (Saharia et al. 2022 take "a
+#: certain percentile" of |x0|; reimplementations use values from 0.9 to 0.995).
+DYNAMIC_PERCENTILE = 0.995
+
+
+def cosine_schedule(num_steps: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> dict:
+    """The cosine schedule of Nichol and Dhariwal (2021): ``alpha_bar(t) = f(t) / f(0)`` with
+    ``f(t) = cos^2((t / T + s) / (1 + s) * pi / 2)``, and ``beta_t = 1 - alpha_bar_t /
+    alpha_bar_{t-1}`` clipped at ``max_beta`` (their 0.999, against the singularity at t = T).
+
+    Returns:
+        ``{"betas", "alphas", "alpha_bar"}``: float64 arrays (num_steps,), ``alpha_bar``
+        recomputed from the clipped betas, so that ``alpha_bar = cumprod(1 - betas)`` exactly.
+    """
+    if num_steps < 1 or not s >= 0:
+        raise ValueError(f"need num_steps >= 1 and s >= 0, got {num_steps}, {s}.")
+    f = lambda t: math.cos((t / num_steps + s) / (1 + s) * math.pi / 2) ** 2   # noqa: E731
+    ratio = np.array([f(t + 1) / f(t) for t in range(num_steps)])
+    betas = np.clip(1.0 - ratio, 0.0, max_beta)
+    alphas = 1.0 - betas
+    return {"betas": betas, "alphas": alphas, "alpha_bar": np.cumprod(alphas)}
+
+
+def _at(values, t, like):
+    """``values[t]`` shaped (B, 1, 1, ...) to broadcast against ``like`` (B, ...)."""
+    v = ops.take(ops.convert_to_tensor(values, dtype=like.dtype), ops.cast(t, "int32"))
+    return ops.reshape(v, (-1,) + (1,) * (len(like.shape) - 1))
+
+
+def q_sample(x0, t, noise, alpha_bar):
+    """The forward process in one jump: ``sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps``."""
+    x0 = ops.convert_to_tensor(x0, "float32")
+    noise = ops.convert_to_tensor(noise, "float32")
+    a = _at(alpha_bar, t, x0)
+    return ops.sqrt(a) * x0 + ops.sqrt(1.0 - a) * noise
+
+
+def predict_x0(x_t, t, eps, alpha_bar):
+    """x0 from x_t and a noise prediction: ``(x_t - sqrt(1 - alpha_bar_t) eps) /
+    sqrt(alpha_bar_t)``, the forward process solved for x0 (exact for the true noise)."""
+    x_t = ops.convert_to_tensor(x_t, "float32")
+    eps = ops.convert_to_tensor(eps, "float32")
+    a = _at(alpha_bar, t, x_t)
+    return (x_t - ops.sqrt(1.0 - a) * eps) / ops.sqrt(a)
+
+
+def guided_noise(eps_unconditional, eps_conditional, w: float):
+    """Classifier-free guidance (Ho and Salimans 2022, as Imagen uses it):
+    ``eps_u + w (eps_c - eps_u)``; w = 0 is the unconditional model, w = 1 the conditional
+    one, w > 1 pushes further in the caption's direction."""
+    eps_u = ops.convert_to_tensor(eps_unconditional, "float32")
+    eps_c = ops.convert_to_tensor(eps_conditional, "float32")
+    return eps_u + w * (eps_c - eps_u)
+
+
+def static_threshold(x0):
+    """Static thresholding: clip the predicted x0 to [-1, 1]."""
+    return ops.clip(ops.convert_to_tensor(x0, "float32"), -1.0, 1.0)
+
+
+def dynamic_threshold(x0, percentile: float = DYNAMIC_PERCENTILE):
+    """Imagen's dynamic thresholding (Saharia et al. 2022): per image, s = the ``percentile``
+    of |x0| over its pixels; where s > 1, clip x0 to [-s, s] and divide by s. An image whose
+    pixels are all in [-1, 1] has s <= 1 and is left as it is."""
+    if not 0 < percentile <= 1:
+        raise ValueError(f"percentile must be in (0, 1], got {percentile}.")
+    x0 = ops.convert_to_tensor(x0, "float32")
+    flat = ops.reshape(ops.abs(x0), (ops.shape(x0)[0], -1))
+    s = ops.quantile(flat, percentile, axis=1)
+    s = ops.reshape(ops.maximum(s, 1.0), (-1,) + (1,) * (len(x0.shape) - 1))
+    return ops.clip(x0, -s, s) / s
+
+
+def ddim_step(x_t, t, t_prev, eps, alpha_bar):
+    """One deterministic DDIM step (Song et al. 2021, eta = 0) from step t to t_prev < t:
+    ``sqrt(alpha_bar_prev) x0_hat + sqrt(1 - alpha_bar_prev) eps``, with x0_hat from
+    :func:`predict_x0`. ``t_prev = -1`` is the end of sampling (alpha_bar = 1): it returns
+    x0_hat itself."""
+    x0_hat = predict_x0(x_t, t, eps, alpha_bar)
+    padded = np.concatenate([[1.0], np.asarray(alpha_bar, np.float64)])   # index -1 -> 1.0
+    a_prev = _at(padded, ops.cast(t_prev, "int32") + 1, x0_hat)
+    eps = ops.convert_to_tensor(eps, "float32")
+    return ops.sqrt(a_prev) * x0_hat + ops.sqrt(1.0 - a_prev) * eps
+
+
+def posterior(x_t, t, x0, schedule: dict):
+    """DDPM's posterior q(x_{t-1} | x_t, x0) = N(mean, variance), for t >= 1 (index):
+    ``mean = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t) x0
+    + sqrt(alpha_t) (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) x_t``,
+    ``variance = beta_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t)`` (Ho et al. 2020, eq. 7).
+
+    Returns:
+        ``(mean, variance)``; variance has shape (B, 1, ...).
+    """
+    x_t = ops.convert_to_tensor(x_t, "float32")
+    x0 = ops.convert_to_tensor(x0, "float32")
+    a_bar = np.asarray(schedule["alpha_bar"], np.float64)
+    a_prev = np.concatenate([[1.0], a_bar[:-1]])
+    betas = np.asarray(schedule["betas"], np.float64)
+    c0 = np.sqrt(a_prev) * betas / (1.0 - a_bar)
+    ct = np.sqrt(schedule["alphas"]) * (1.0 - a_prev) / (1.0 - a_bar)
+    variance = betas * (1.0 - a_prev) / (1.0 - a_bar)
+    mean = _at(c0, t, x0) * x0 + _at(ct, t, x_t) * x_t
+    return mean, _at(variance, t, x_t)
+
+
+__all__ = ["cosine_schedule", "q_sample", "predict_x0", "guided_noise", "static_threshold",
+           "dynamic_threshold", "ddim_step", "posterior", "DYNAMIC_PERCENTILE"]
