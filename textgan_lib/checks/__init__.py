@@ -71,6 +71,15 @@ def fail(message: str):
     raise CheckFailed(message)
 
 
+def call(function, what: str, *args):
+    """``function(*args)``; any error it raises becomes :class:`CheckFailed` naming ``what``
+    (the student's function failing is part of their answer, not a crash of the checker)."""
+    try:
+        return function(*args)
+    except Exception as err:  # noqa: BLE001 - any error is part of the student's answer
+        fail(f"{what} raised {type(err).__name__}: {err}")
+
+
 def passed(exercise: str, detail: str = "") -> bool:
     """Print ``"<exercise>: correct<detail>"`` and return True."""
     print(f"{exercise}: correct{detail}")
@@ -91,4 +100,5 @@ def check_shape(array: np.ndarray, expected: tuple, what: str):
         fail(f"{what} has shape {tuple(array.shape)}, expected {tuple(expected)}.")
 
 
-__all__ = ["CheckFailed", "NotAttempted", "exercise", "fail", "passed", "as_array", "check_shape"]
+__all__ = ["CheckFailed", "NotAttempted", "exercise", "fail", "call", "passed", "as_array",
+           "check_shape"]

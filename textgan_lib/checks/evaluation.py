@@ -14,14 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import as_array, exercise, fail, passed
+from . import call as _call
 from .. import evaluation as ev
-
-
-def _call(function, what: str, *args):
-    try:
-        return function(*args)
-    except Exception as err:  # noqa: BLE001 - any error is part of the student's answer
-        fail(f"{what} raised {type(err).__name__}: {err}")
 
 
 def _scalar(value, what: str) -> float:

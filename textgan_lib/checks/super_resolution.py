@@ -16,15 +16,9 @@ import math
 import numpy as np
 
 from . import as_array, check_shape, exercise, fail, passed
+from . import call as _call
 
 _RANGES = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0))
-
-
-def _call(function, what: str, *args):
-    try:
-        return function(*args)
-    except Exception as err:  # noqa: BLE001 - any error is part of the student's answer
-        fail(f"{what} raised {type(err).__name__}: {err}")
 
 
 def _as_float(value, what: str) -> float:
