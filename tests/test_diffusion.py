@@ -87,3 +87,48 @@ def test_posterior_matches_bayes_rule_for_gaussians():
                                      SCHEDULE)
     assert float(np.asarray(got_mean)[0, 0]) == pytest.approx(mean, rel=1e-4)
     assert float(np.asarray(got_var)[0, 0]) == pytest.approx(1 / precision, rel=1e-4)
+
+
+def _oracle(x0_cond, x0_uncond):
+    """A perfect noise predictor for a known clean image: eps = (x_t - sqrt(a) x0) / sqrt(1 - a),
+    x0 the conditional target with a caption and the unconditional one without."""
+    def eps_fn(x_t, t, embeddings):
+        x0 = x0_cond if embeddings is not None else x0_uncond
+        a = A_BAR[t].reshape(-1, 1, 1, 1)
+        return (x_t - np.sqrt(a) * x0) / np.sqrt(1 - a)
+    return eps_fn
+
+
+def test_ddim_timesteps_run_from_the_last_step_to_the_clean_image():
+    np.testing.assert_array_equal(dm.ddim_timesteps(1000, 4), [999, 666, 333, 0, -1])
+    with pytest.raises(ValueError):
+        dm.ddim_timesteps(10, 11)
+
+
+def test_ddim_sampler_with_a_perfect_noise_predictor_ends_on_its_image():
+    rng = np.random.default_rng(5)
+    target = rng.uniform(-0.9, 0.9, (2, 4, 4, 3)).astype(np.float32)
+    other = -target
+    for steps in (1, 5, 50):
+        out = dm.sample_ddim(_oracle(target, other), target.shape, A_BAR, steps,
+                             embeddings=np.zeros((2, 8)), threshold="none", seed=1)
+        np.testing.assert_allclose(out, target, atol=1e-3)
+    # w = 0: the unconditional prediction alone; no caption: the unconditional model
+    w0 = dm.sample_ddim(_oracle(target, other), target.shape, A_BAR, 10,
+                        embeddings=np.zeros((2, 8)), guidance=0.0, threshold="none")
+    np.testing.assert_allclose(w0, other, atol=1e-3)
+    uncond = dm.sample_ddim(_oracle(target, other), target.shape, A_BAR, 10, threshold="none")
+    np.testing.assert_allclose(uncond, other, atol=1e-3)
+
+
+def test_high_guidance_saturates_with_static_clipping_and_not_with_dynamic_thresholding():
+    rng = np.random.default_rng(6)
+    target = rng.uniform(-0.8, 0.8, (2, 8, 8, 3)).astype(np.float32)
+    other = np.zeros_like(target)
+    kw = dict(embeddings=np.zeros((2, 8)), guidance=8.0, seed=2)
+    static = dm.sample_ddim(_oracle(target, other), target.shape, A_BAR, 20, threshold="static",
+                            **kw)
+    dynamic = dm.sample_ddim(_oracle(target, other), target.shape, A_BAR, 20, **kw)
+    at_ends = lambda x: float(np.mean(np.abs(x) > 0.999))              # noqa: E731
+    assert np.abs(static).max() <= 1.0 + 1e-5 and np.abs(dynamic).max() <= 1.0 + 1e-5
+    assert at_ends(static) > 0.5 and at_ends(dynamic) < 0.05

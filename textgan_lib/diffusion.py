@@ -129,5 +129,61 @@ def posterior(x_t, t, x0, schedule: dict):
     return mean, _at(variance, t, x_t)
 
 
+
+
+def ddim_timesteps(num_steps: int, sampling_steps: int) -> np.ndarray:
+    """The DDIM sampling path: ``sampling_steps`` evenly spaced steps from T - 1 down to 0,
+    followed by -1 (the clean image). E.g. T = 1000, 4 steps: [999, 666, 333, 0, -1]."""
+    if not 1 <= sampling_steps <= num_steps:
+        raise ValueError(f"sampling_steps must be in 1..{num_steps}, got {sampling_steps}.")
+    path = np.round(np.linspace(num_steps - 1, 0, sampling_steps)).astype(np.int64)
+    return np.concatenate([path, [-1]])
+
+
+def sample_ddim(eps_fn, shape, alpha_bar, sampling_steps: int = 50, embeddings=None,
+                guidance: float = 1.0, threshold: str = "dynamic", seed: int = 0):
+    """Deterministic DDIM sampling (eta = 0) from pure noise, with classifier-free guidance and
+    thresholding of the predicted x0 at every step.
+
+    Args:
+        eps_fn: ``eps_fn(x_t, t, embeddings) -> noise prediction``; ``embeddings=None`` asks for
+            the unconditional prediction (the caption dropped, as in training).
+        shape: (B, H, W, C) of the images.
+        alpha_bar: the schedule's ``alpha_bar`` (T,).
+        sampling_steps: DDIM steps (:func:`ddim_timesteps`).
+        embeddings: caption embeddings (B, D), or None for an unconditional model.
+        guidance: w of :func:`guided_noise` (1: the conditional prediction alone, no second
+            call); ignored without embeddings.
+        threshold: ``"dynamic"``, ``"static"`` or ``"none"``, applied to x0_hat.
+        seed: seed of the starting noise.
+
+    Returns:
+        float32 array ``shape``: the sampled x0 (in [-1, 1] unless ``threshold="none"``).
+    """
+    clip = {"dynamic": dynamic_threshold, "static": static_threshold, "none": lambda x: x}
+    if threshold not in clip:
+        raise ValueError(f"threshold must be 'dynamic', 'static' or 'none', got {threshold!r}.")
+    alpha_bar = np.asarray(alpha_bar, np.float64)
+    padded = np.concatenate([[1.0], alpha_bar])
+    x = np.random.default_rng(seed).standard_normal(shape)          # float64: at t = T - 1
+    path = ddim_timesteps(len(alpha_bar), sampling_steps)           # alpha_bar is ~1e-7
+    for t, t_prev in zip(path[:-1], path[1:]):
+        tt = np.full(shape[0], t, np.int64)
+        x32 = x.astype(np.float32)                  # what the network sees, and so do we
+        x = x32.astype(np.float64)
+        eps = np.asarray(eps_fn(x32, tt, embeddings), np.float64)
+        if embeddings is not None and guidance != 1.0:
+            eps_u = np.asarray(eps_fn(x32, tt, None), np.float64)
+            eps = eps_u + guidance * (eps - eps_u)                  # guided_noise, in float64
+        a, a_prev = padded[t + 1], padded[t_prev + 1]
+        x0_hat = (x - np.sqrt(1.0 - a) * eps) / np.sqrt(a)          # predict_x0
+        x0_hat = np.asarray(clip[threshold](x0_hat.astype(np.float32)), np.float64)
+        # the noise that leads from the thresholded x0 to x_t, so the step stays on DDIM's path
+        eps = (x - np.sqrt(a) * x0_hat) / np.sqrt(1.0 - a)
+        x = np.sqrt(a_prev) * x0_hat + np.sqrt(1.0 - a_prev) * eps
+    return x.astype(np.float32)
+
+
 __all__ = ["cosine_schedule", "q_sample", "predict_x0", "guided_noise", "static_threshold",
-           "dynamic_threshold", "ddim_step", "posterior", "DYNAMIC_PERCENTILE"]
+           "dynamic_threshold", "ddim_step", "posterior", "ddim_timesteps", "sample_ddim",
+           "DYNAMIC_PERCENTILE"]
