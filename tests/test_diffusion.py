@@ -132,3 +132,61 @@ def test_high_guidance_saturates_with_static_clipping_and_not_with_dynamic_thres
     at_ends = lambda x: float(np.mean(np.abs(x) > 0.999))              # noqa: E731
     assert np.abs(static).max() <= 1.0 + 1e-5 and np.abs(dynamic).max() <= 1.0 + 1e-5
     assert at_ends(static) > 0.5 and at_ends(dynamic) < 0.05
+
+
+# The U-Net and the training step ----------------------------------------------------------------
+def _tiny_unet():
+    from textgan_lib.models.unet import build_unet
+
+    return build_unet(image_size=8, text_dim=6, base_filters=8, multipliers=(1, 2),
+                      embed_dim=16)
+
+
+def test_unet_maps_noisy_images_to_noise_of_the_same_shape_and_starts_at_zero():
+    net = _tiny_unet()
+    x = np.random.default_rng(7).standard_normal((3, 8, 8, 3)).astype(np.float32)
+    out = np.asarray(net([x, np.array([0, 5, 999]), np.ones((3, 6), np.float32)]))
+    assert out.shape == (3, 8, 8, 3)
+    np.testing.assert_array_equal(out, 0.0)          # zero-initialised output convolution
+    from textgan_lib.models.unet import SinusoidalEmbedding
+
+    emb = np.asarray(SinusoidalEmbedding(4)(np.array([0, 1])))
+    np.testing.assert_allclose(emb, [[0, 0, 1, 1], [np.sin(1), np.sin(1e-2), np.cos(1),
+                                                    np.cos(1e-2)]], atol=1e-6)
+
+
+def test_diffusion_loss_is_the_mse_between_the_noise_and_the_prediction():
+    net = _tiny_unet()                                # predicts 0: the loss is mean(noise^2)
+    rng = np.random.default_rng(8)
+    x0 = rng.uniform(-1, 1, (4, 8, 8, 3)).astype(np.float32)
+    noise = rng.standard_normal(x0.shape).astype(np.float32)
+    e, t, keep = np.ones((4, 6), np.float32), np.array([1, 10, 100, 900]), np.ones((4, 1))
+    loss = float(dm.diffusion_loss(net, x0, e, t, noise, keep, A_BAR))
+    assert loss == pytest.approx(float(np.mean(noise ** 2)), rel=1e-5)
+
+
+def test_caption_keep_mask_drops_the_requested_share():
+    assert float(np.mean(dm.caption_keep_mask(4000, 0.0, seed=1))) == 1.0
+    assert float(np.mean(dm.caption_keep_mask(4000, 1.0, seed=1))) == 0.0
+    assert float(np.mean(dm.caption_keep_mask(4000, 0.1, seed=1))) == pytest.approx(0.9, abs=0.02)
+
+
+def test_training_steps_lower_the_denoising_loss_on_a_fixed_batch():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = dm.DiffusionModel(_tiny_unet(), num_steps=100, drop_prob=0.1)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    rng = np.random.default_rng(9)
+    x0 = np.tile(rng.uniform(-1, 1, (1, 8, 8, 3)).astype(np.float32), (16, 1, 1, 1))
+    e = np.ones((16, 6), np.float32)
+    first = model.train_on_batch(x0, e, return_dict=True)["loss"]
+    for _ in range(60):
+        last = model.train_on_batch(x0, e, return_dict=True)["loss"]
+    assert first == pytest.approx(1.0, abs=0.15)     # the zero net's loss: E[noise^2] = 1
+    assert last < 0.6 * first
+    eps = np.asarray(model.eps(x0[:2], np.array([50, 50]), None))
+    assert eps.shape == (2, 8, 8, 3) and np.all(np.isfinite(eps))
+    drawn = dm.sample_ddim(model.eps, (2, 8, 8, 3), model.alpha_bar, 5, embeddings=e[:2],
+                           guidance=3.0)                  # the trained net as the sampler's eps
+    assert drawn.shape == (2, 8, 8, 3) and np.abs(drawn).max() <= 1.0 + 1e-5

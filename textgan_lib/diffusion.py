@@ -2,8 +2,10 @@
 samplers' steps, classifier-free guidance and dynamic thresholding.
 
 To be taught in ``09_real_imagen`` (issue 19; this module is its first part: the maths, each
-function checked against its closed form in ``tests/test_diffusion.py``; the U-Net, its
-training step and the diffusion cascade come next).
+function checked against its closed form in ``tests/test_diffusion.py``, the DDIM sampler and
+the training step, :class:`DiffusionModel`, around the U-Net of
+:mod:`textgan_lib.models.unet`; the SR diffusion stage, a shipped model and the notebook come
+next).
 
 Notation (Ho et al. 2020, DDPM): an image x0 in [-1, 1]; steps t = 0 .. T - 1 (index t is the
 paper's t + 1); ``alpha_bar[t]`` = prod_{s <= t} (1 - beta_s). The forward process has the
@@ -184,6 +186,74 @@ def sample_ddim(eps_fn, shape, alpha_bar, sampling_steps: int = 50, embeddings=N
     return x.astype(np.float32)
 
 
+
+def caption_keep_mask(batch_size: int, drop_prob: float, seed=None):
+    """(B, 1) float mask of classifier-free guidance's training: 0 (caption dropped, the model
+    sees the zero "no caption" embedding) with probability ``drop_prob``, else 1."""
+    if not 0 <= drop_prob <= 1:
+        raise ValueError(f"drop_prob must be in [0, 1], got {drop_prob}.")
+    u = keras.random.uniform((batch_size, 1), seed=seed)
+    return ops.cast(u >= drop_prob, "float32")
+
+
+def diffusion_loss(network, x0, embeddings, t, noise, keep, alpha_bar):
+    """The denoising objective (Ho et al. 2020's simple loss): the mean squared error between
+    the noise and ``network([x_t, t, keep * embeddings])``, x_t from :func:`q_sample`."""
+    x_t = q_sample(x0, t, noise, alpha_bar)
+    eps = network([x_t, ops.cast(t, "int32"), ops.convert_to_tensor(embeddings, "float32")
+                   * keep], training=True)
+    return ops.mean(ops.square(ops.cast(eps, "float32") - ops.convert_to_tensor(noise,
+                                                                               "float32")))
+
+
+@keras.saving.register_keras_serializable(package="textgan")
+class DiffusionModel(keras.Model):
+    """A noise predictor trained by ``fit`` on (image, caption embedding) pairs: each step
+    draws t uniformly, the noise, and which captions to drop (``drop_prob``, for guidance),
+    and descends :func:`diffusion_loss`. ``self.network`` is the U-Net
+    (:func:`textgan_lib.models.unet.build_unet`)."""
+
+    def __init__(self, network, num_steps: int = 1000, drop_prob: float = 0.1, seed: int = 0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+        self.num_steps, self.drop_prob = int(num_steps), float(drop_prob)
+        self.alpha_bar = cosine_schedule(self.num_steps)["alpha_bar"]
+        self.seeds = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def call(self, inputs, training=False):
+        return self.network(inputs, training=training)
+
+    def eps(self, x_t, t, embeddings):
+        """The network's noise prediction; ``embeddings=None``: the unconditional one (zero
+        embedding). The ``eps_fn`` of :func:`sample_ddim`."""
+        b = x_t.shape[0]
+        e = (ops.zeros((b, self.network.inputs[2].shape[-1])) if embeddings is None
+             else ops.convert_to_tensor(embeddings, "float32"))
+        return self.network([ops.convert_to_tensor(x_t, "float32"),
+                             ops.convert_to_tensor(t, "int32"), e], training=False)
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        x0, embeddings = data[0], data[1]          # (image, embedding) pairs; fit adds a weight
+        b = ops.shape(x0)[0]
+        t = keras.random.randint((b,), 0, self.num_steps, seed=self.seeds)
+        noise = keras.random.normal(ops.shape(x0), seed=self.seeds)
+        keep = caption_keep_mask(b, self.drop_prob, seed=self.seeds)
+        with tf.GradientTape() as tape:
+            loss = diffusion_loss(self.network, x0, embeddings, t, noise, keep, self.alpha_bar)
+        weights = self.network.trainable_weights
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+
 __all__ = ["cosine_schedule", "q_sample", "predict_x0", "guided_noise", "static_threshold",
            "dynamic_threshold", "ddim_step", "posterior", "ddim_timesteps", "sample_ddim",
-           "DYNAMIC_PERCENTILE"]
+           "caption_keep_mask", "diffusion_loss", "DiffusionModel", "DYNAMIC_PERCENTILE"]
