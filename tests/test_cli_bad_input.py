@@ -396,3 +396,29 @@ def test_evaluate_writes_the_table_and_json_of_the_evaluation(tmp_path, monkeypa
     assert "0.36 ± 0.06" in printed and "0.67 ± 0.10" in printed     # KID x 1000
     assert "0.660 [0.61, 0.70]" in printed and "57.6 ± 2.2" in printed
     assert json.loads(out_file.read_text())["rows"]["data/pretrained"]["r1_val"] == 0.37
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--model", "diffusion", "--data", "shapes"],
+     "--model diffusion trains on the emoji only"),
+    (["train", "--model", "diffusion", "--epochs", "3", "--lr", "1e-3"],
+     "drop --lr, --epochs"),
+    (["train", "--model", "diffusion", "--recipe", "emoji"], "drop --recipe"),
+])
+def test_train_diffusion_refuses_gan_flags_before_tensorflow(argv, expected, no_tensorflow,
+                                                             tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(argv + ["--out", str(out)]) == 2
+    assert expected in _one_line(capsys.readouterr().err, "train")
+    assert not out.exists()
+
+
+def test_generate_with_a_missing_diffusion_directory_fails_with_one_line(tmp_path, capsys,
+                                                                          monkeypatch):
+    monkeypatch.setattr("textgan_lib.diffusion_cascade.PRETRAINED_DIR", tmp_path / "none")
+    monkeypatch.setattr(config, "output_dir", lambda: tmp_path / "outputs")
+    assert cli.main(["generate", "red apple", "--model", "diffusion", "-o",
+                     str(tmp_path / "x.png")]) == 1
+    err = capsys.readouterr().err
+    assert "holds no diffusion cascade" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.png").exists()

@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
         "train", help="train the cascade (rerunning the same command resumes it)",
         description="Train the base GAN and the super-resolution stage. Checkpoints go to "
                     "OUT/checkpoints after every epoch: rerun the same command to resume.")
+    train.add_argument("--model", choices=("gan", "diffusion"), default="gan",
+                       help="gan (default): the course's GAN cascade; diffusion: the small "
+                            "Imagen of 09_real_imagen (emoji, recipes.DIFFUSION_EMOJI; output "
+                            "default outputs/diffusion)")
     train.add_argument("--data", choices=("emoji", "shapes"), default="emoji",
                        help="training set: the bundled emoji (default) or captioned shapes")
     train.add_argument("--mode", choices=config.MODES,
@@ -94,9 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("caption", help='e.g. "red apple"')
     gen.add_argument("-o", "--output", type=Path, default=Path("textgan.png"),
                      help="image file to write, always PNG data; default textgan.png")
-    gen.add_argument("--model", type=Path,
-                     help="saved cascade directory (default: outputs/cascade if you trained one, "
-                          "else the pretrained cascade shipped in data/pretrained)")
+    gen.add_argument("--model",
+                     help="saved cascade directory (GAN or diffusion), or 'diffusion' for the "
+                          "diffusion cascade (outputs/diffusion/cascade if you trained one, "
+                          "else the shipped data/pretrained/diffusion); default: the GAN, "
+                          "outputs/cascade if you trained one, else data/pretrained")
     gen.add_argument("--seed", type=int, default=0,
                      help="noise seed, a whole number >= 0 (default 0)")
     gen.add_argument("--base-output", type=Path, help="also write the 32 px base image here")
@@ -185,6 +191,18 @@ def _train_problem(args) -> str | None:
     """The first thing wrong with a ``train`` command line (one line), or None. Loads no
     TensorFlow and writes nothing."""
     name, given = _recipe_name(args), _model_flags(args)
+    if args.model == "diffusion":
+        gan_only = given + [flag for flag, value in (
+            ("--recipe", args.recipe), ("--epochs", args.epochs),
+            ("--batch-size", args.batch_size)) if value is not None]
+        gan_only += ["--precision"] if args.precision != "auto" else []
+        gan_only += ["--jit"] if args.jit != "auto" else []
+        if args.data != "emoji":
+            return ("--model diffusion trains on the emoji only (recipes.DIFFUSION_EMOJI); "
+                    "drop --data " + args.data)
+        if gan_only:
+            return (f"--model diffusion takes its networks and run length from "
+                    f"recipes.DIFFUSION_EMOJI and the run mode; drop {', '.join(gan_only)}")
     if name != "plain" and given:
         return (f"--recipe {name} fixes the model; drop {', '.join(given)} (or use "
                 "--recipe plain with the model options)")
@@ -214,6 +232,8 @@ def _train(args) -> int:
     from .callbacks import NonFiniteLossError
     from .cascade import train_cascade
 
+    if args.model == "diffusion":
+        return _train_diffusion(args)
     name = _recipe_name(args)
     recipe = {"emoji": recipes.EMOJI, "shapes": recipes.SHAPES, "plain": None}[name]
     if args.mode:
@@ -248,6 +268,39 @@ def _train(args) -> int:
     return 0
 
 
+def _train_diffusion(args) -> int:
+    from .callbacks import NonFiniteLossError
+    from .diffusion_cascade import train_diffusion_cascade
+
+    if args.mode:
+        os.environ["TEXTGAN_MODE"] = args.mode
+    try:
+        train_diffusion_cascade(out_dir=args.out)
+    except NonFiniteLossError as error:
+        print(f"textgan train: {error}", file=sys.stderr)
+        return 1
+    except ValueError as error:      # e.g. a checkpoint of another model in --out
+        return _refuse("train", str(error))
+    return 0
+
+
+def _load_for_generate(model: str | None):
+    """``(cascade, source)`` for ``generate --model``: a GAN :class:`Cascade` or a
+    :class:`DiffusionCascade`."""
+    from .cascade import Cascade
+    from .diffusion_cascade import META_FILE, PRETRAINED_DIR, DiffusionCascade
+
+    if model == "diffusion" and not Path(model).is_dir():
+        own = config.output_dir() / "diffusion" / "cascade"
+        path = own if (own / META_FILE).is_file() else PRETRAINED_DIR
+        return DiffusionCascade.load(path), f"diffusion cascade: {path}"
+    if model and (Path(model) / META_FILE).is_file():
+        return DiffusionCascade.load(model), f"diffusion cascade: {model}"
+    if model:
+        return Cascade.load(model), f"cascade: {model}"
+    return Cascade.load_default()
+
+
 def _generate_problem(args) -> str | None:
     """The first thing wrong with a ``generate`` command line (one line), or None. Loads no
     TensorFlow and writes nothing."""
@@ -268,14 +321,10 @@ def _generate(args) -> int:
     config.import_tensorflow()  # without TensorFlow's C++ start-up log lines
     from PIL import Image
 
-    from .cascade import Cascade
     from .viz import to_uint8
 
     try:
-        if args.model:
-            cascade, source = Cascade.load(args.model), f"cascade: {args.model}"
-        else:
-            cascade, source = Cascade.load_default()
+        cascade, source = _load_for_generate(args.model)
     except (FileNotFoundError, ValueError) as error:
         print(f"textgan generate: {error}", file=sys.stderr)
         return 1
@@ -297,6 +346,9 @@ def _generate(args) -> int:
         return _refuse("generate", f"could not write {path} ({error.strerror or error}); "
                                    "choose another path")
     caption = textwrap.shorten(args.caption, 60, placeholder=" ...")
+    timing = getattr(cascade, "seconds", None)
+    if timing:
+        source += f"; sampled in {timing['base']:.1f} s (32 px) + {timing['superres']:.1f} s (SR)"
     print(f"wrote {args.output} ({high.shape[2]}x{high.shape[1]} px PNG) for {caption!r} "
           f"({source})")
     return 0

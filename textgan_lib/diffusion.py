@@ -196,14 +196,45 @@ def caption_keep_mask(batch_size: int, drop_prob: float, seed=None):
     return ops.cast(u >= drop_prob, "float32")
 
 
-def diffusion_loss(network, x0, embeddings, t, noise, keep, alpha_bar):
+def diffusion_loss(network, x0, embeddings, t, noise, keep, alpha_bar, extra=()):
     """The denoising objective (Ho et al. 2020's simple loss): the mean squared error between
-    the noise and ``network([x_t, t, keep * embeddings])``, x_t from :func:`q_sample`."""
+    the noise and ``network([x_t, t, keep * embeddings, *extra])``, x_t from :func:`q_sample`;
+    ``extra``: a super-resolution stage's ``(augmented low res, aug_level)``."""
     x_t = q_sample(x0, t, noise, alpha_bar)
     eps = network([x_t, ops.cast(t, "int32"), ops.convert_to_tensor(embeddings, "float32")
-                   * keep], training=True)
+                   * keep, *extra], training=True)
     return ops.mean(ops.square(ops.cast(eps, "float32") - ops.convert_to_tensor(noise,
                                                                                "float32")))
+
+
+def network_eps_fn(network):
+    """``eps_fn(x_t, t, embeddings, low_res=None, aug_level=0) -> eps`` (NumPy) for a U-Net of
+    :func:`~textgan_lib.models.unet.build_unet`: one compiled call per sampling step
+    (``tf.function``, not an eager call), the zero "no caption" embedding when ``embeddings``
+    is None; a super-resolution U-Net also gets ``low_res`` at ``aug_level``."""
+    import tensorflow as tf
+
+    call = tf.function(lambda xs: network(xs, training=False), reduce_retracing=True)
+    text_dim = network.inputs[2].shape[-1]
+
+    def eps_fn(x_t, t, embeddings, low_res=None, aug_level=0):
+        b = len(x_t)
+        e = (np.zeros((b, text_dim), np.float32) if embeddings is None
+             else np.asarray(embeddings, np.float32))
+        inputs = [np.asarray(x_t, np.float32), np.asarray(t, np.int32), e]
+        if low_res is not None:
+            inputs += [np.asarray(low_res, np.float32), np.full(b, aug_level, np.int32)]
+        return np.asarray(call(inputs))
+
+    return eps_fn
+
+
+def augment_low_res(low_res, aug_level, noise, alpha_bar):
+    """Imagen's noise conditioning augmentation: the super-resolution stage's low-resolution
+    input is corrupted by the forward process itself, ``q_sample(low_res, aug_level)``, and the
+    stage is told ``aug_level``. Training draws the level at random, so the stage learns to
+    work from a degraded input (as a base model's samples are); sampling fixes it."""
+    return q_sample(low_res, aug_level, noise, alpha_bar)
 
 
 @keras.saving.register_keras_serializable(package="textgan")
@@ -211,49 +242,94 @@ class DiffusionModel(keras.Model):
     """A noise predictor trained by ``fit`` on (image, caption embedding) pairs: each step
     draws t uniformly, the noise, and which captions to drop (``drop_prob``, for guidance),
     and descends :func:`diffusion_loss`. ``self.network`` is the U-Net
-    (:func:`textgan_lib.models.unet.build_unet`)."""
+    (:func:`textgan_lib.models.unet.build_unet`).
+
+    A super-resolution stage (``aug_max`` set, the network built with ``low_res=True``) trains
+    on (high-res image, embedding, upsampled low-res image) triples: each step also draws an
+    augmentation level in ``[0, aug_max)`` per image and feeds the network the low-res image
+    corrupted to that level (:func:`augment_low_res`).
+
+    ``ema_decay``: the sampler's network is an exponential moving average of the trained
+    weights (``self.ema_network``; DDPM's code averages with 0.9999), updated after every step.
+    """
 
     def __init__(self, network, num_steps: int = 1000, drop_prob: float = 0.1, seed: int = 0,
-                 **kwargs):
+                 ema_decay: float | None = None, aug_max: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.network = network
         self.num_steps, self.drop_prob = int(num_steps), float(drop_prob)
         self.alpha_bar = cosine_schedule(self.num_steps)["alpha_bar"]
         self.seeds = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.aug_max = None if aug_max is None else int(aug_max)
+        self.ema_network = None
+        if self.ema_decay is not None:
+            self.ema_network = keras.models.clone_model(network)
+            self.ema_network.set_weights(network.get_weights())
+        self._eps_fn = None
 
     @property
     def metrics(self):
         return [self.loss_tracker]
 
+    @property
+    def sampler_network(self):
+        """The network samples come from: the EMA copy when there is one."""
+        return self.ema_network if self.ema_network is not None else self.network
+
     def call(self, inputs, training=False):
         return self.network(inputs, training=training)
 
-    def eps(self, x_t, t, embeddings):
-        """The network's noise prediction; ``embeddings=None``: the unconditional one (zero
-        embedding). The ``eps_fn`` of :func:`sample_ddim`."""
-        b = x_t.shape[0]
-        e = (ops.zeros((b, self.network.inputs[2].shape[-1])) if embeddings is None
-             else ops.convert_to_tensor(embeddings, "float32"))
-        return self.network([ops.convert_to_tensor(x_t, "float32"),
-                             ops.convert_to_tensor(t, "int32"), e], training=False)
+    def checkpoint_variables(self) -> list:
+        """Everything a resumed run needs, in a fixed order (for
+        :class:`~textgan_lib.callbacks.GANCheckpoint`): weights, EMA weights, the optimizer's
+        state and the random-seed state."""
+        out = list(self.network.weights)
+        if self.ema_network is not None:
+            out += list(self.ema_network.weights)
+        if self.optimizer is not None:
+            out += list(self.optimizer.variables)
+        return out + [self.seeds.state]
+
+    def eps(self, x_t, t, embeddings, low_res=None, aug_level=0):
+        """The sampler network's noise prediction (:func:`network_eps_fn`);
+        ``embeddings=None``: the unconditional one (zero embedding). With ``low_res`` (a
+        super-resolution stage): conditioned on it at ``aug_level``. ``model.eps`` (or
+        ``functools.partial(model.eps, low_res=...)``) is the ``eps_fn`` of
+        :func:`sample_ddim`."""
+        if self._eps_fn is None:
+            self._eps_fn = network_eps_fn(self.sampler_network)
+        return self._eps_fn(x_t, t, embeddings, low_res, aug_level)
 
     def train_step(self, data):
         import tensorflow as tf
 
-        x0, embeddings = data[0], data[1]          # (image, embedding) pairs; fit adds a weight
+        x0, embeddings = data[0], data[1]          # (image, embedding[, low res]) tuples
         b = ops.shape(x0)[0]
         t = keras.random.randint((b,), 0, self.num_steps, seed=self.seeds)
         noise = keras.random.normal(ops.shape(x0), seed=self.seeds)
         keep = caption_keep_mask(b, self.drop_prob, seed=self.seeds)
+        extra = ()
+        if self.aug_max is not None:
+            level = keras.random.randint((b,), 0, self.aug_max, seed=self.seeds)
+            low = augment_low_res(data[2], level,
+                                  keras.random.normal(ops.shape(x0), seed=self.seeds),
+                                  self.alpha_bar)
+            extra = (low, level)
         with tf.GradientTape() as tape:
-            loss = diffusion_loss(self.network, x0, embeddings, t, noise, keep, self.alpha_bar)
+            loss = diffusion_loss(self.network, x0, embeddings, t, noise, keep, self.alpha_bar,
+                                  extra)
         weights = self.network.trainable_weights
         self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        if self.ema_network is not None:
+            d = self.ema_decay
+            for w_ema, w in zip(self.ema_network.weights, self.network.weights):
+                w_ema.assign(d * w_ema + (1.0 - d) * w)
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
 
 __all__ = ["cosine_schedule", "q_sample", "predict_x0", "guided_noise", "static_threshold",
            "dynamic_threshold", "ddim_step", "posterior", "ddim_timesteps", "sample_ddim",
-           "caption_keep_mask", "diffusion_loss", "DiffusionModel", "DYNAMIC_PERCENTILE"]
+           "caption_keep_mask", "diffusion_loss", "augment_low_res", "network_eps_fn", "DiffusionModel", "DYNAMIC_PERCENTILE"]

@@ -71,6 +71,34 @@ EMOJI = {
 }
 
 
+#: Emoji, the diffusion cascade of ``09_real_imagen`` (:mod:`textgan_lib.diffusion_cascade`):
+#: a 32 px base U-Net (766k parameters) and a fully convolutional SR U-Net trained on 32 px
+#: crops of the 128 px images (8 px of low res), both text-conditioned, the cosine schedule
+#: with T = 1000, 10 % of captions dropped for classifier-free guidance (Imagen's rate), EMA
+#: weights for sampling. The SR stage's low-res input is noise-augmented at a random step in
+#: [0, aug_max) in training and at ``sample_aug_level`` when sampling. ``epochs`` per run mode
+#: (of ``steps_per_epoch`` steps; smoke mode caps steps per epoch at its config's 4).
+DIFFUSION_EMOJI = {
+    "base": {"base_filters": 32, "multipliers": [1, 2, 2]},
+    "superres": {"base_filters": 32, "multipliers": [1, 2, 2]},
+    "num_steps": 1000,
+    "drop_prob": 0.1,
+    "ema_decay": 0.999,
+    "learning_rate": 1e-3,
+    "batch_size": 64,
+    "steps_per_epoch": 250,
+    "crop": 32,
+    "aug_max": 250,
+    "sample_aug_level": 50,
+    "guidance": 3.0,
+    "sampling_steps": 50,
+    "sr_sampling_steps": 20,
+    "threshold": "dynamic",
+    "epochs": {"smoke": {"base": 1, "superres": 1}, "course": {"base": 2, "superres": 1},
+               "full": {"base": 24, "superres": 10}},
+}
+
+
 @keras.saving.register_keras_serializable(package="textgan")
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """pix2pix's ``linear`` learning-rate policy, per optimizer step: constant for the first
@@ -168,4 +196,4 @@ def build_gan(recipe: dict, text_dim: int, text_stats=None, jit_compile="auto",
     return gan
 
 
-__all__ = ["SHAPES", "EMOJI", "EMOJI_PREVIOUS", "LinearDecay", "learning_rate", "build_gan"]
+__all__ = ["SHAPES", "EMOJI", "EMOJI_PREVIOUS", "DIFFUSION_EMOJI", "LinearDecay", "learning_rate", "build_gan"]

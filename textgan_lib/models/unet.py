@@ -49,19 +49,28 @@ def _res_block(x, emb, filters: int, name: str):
     return skip + h
 
 
-def build_unet(image_size: int = 32, channels: int = 3, text_dim: int = 384,
+def build_unet(image_size: int | None = 32, channels: int = 3, text_dim: int = 384,
                base_filters: int = 32, multipliers=(1, 2, 2), embed_dim: int = 128,
-               name: str = "unet") -> keras.Model:
+               low_res: bool = False, name: str = "unet") -> keras.Model:
     """The noise predictor ``[x_t, t, embedding] -> eps``: one residual block per level on the
     way down (stride-2 convolutions between levels), two in the middle, one per level on the
     way up (nearest upsampling, the skip concatenated).
+
+    With ``low_res=True`` it is a super-resolution stage's noise predictor, ``[x_t, t,
+    embedding, low_res, aug_level] -> eps``: ``low_res`` is the (noise-augmented) low-resolution
+    image already upsampled to x_t's size, concatenated with x_t as extra input channels, and
+    ``aug_level`` (B,) the step of that augmentation, embedded like t and added to the
+    conditioning vector (Imagen's noise conditioning augmentation).
+
+    ``image_size=None`` makes the net fully convolutional (any size divisible by
+    2 ** (levels - 1)): a super-resolution stage trained on crops samples whole images.
 
     Raises:
         ValueError: if ``image_size`` is not divisible by 2 ** (levels - 1), or ``base_filters``
             is not a multiple of 8 (the groups of the normalisation).
     """
     levels = len(multipliers)
-    if image_size % 2 ** (levels - 1) or base_filters % 8:
+    if (image_size or 0) % 2 ** (levels - 1) or base_filters % 8:
         raise ValueError(f"image_size must be divisible by {2 ** (levels - 1)} and base_filters "
                          f"a multiple of 8, got {image_size} and {base_filters}.")
     x_in = keras.Input((image_size, image_size, channels), name="x_t")
@@ -70,8 +79,17 @@ def build_unet(image_size: int = 32, channels: int = 3, text_dim: int = 384,
     emb = SinusoidalEmbedding(embed_dim, name="t_sin")(t_in)
     emb = layers.Dense(embed_dim, activation="silu", name="t_dense1")(emb)
     emb = layers.Dense(embed_dim, name="t_dense2")(emb)
-    emb = layers.Activation("silu")(emb + layers.Dense(embed_dim, name="caption_proj")(e_in))
-    h = layers.Conv2D(base_filters, 3, padding="same", name="stem")(x_in)
+    emb = emb + layers.Dense(embed_dim, name="caption_proj")(e_in)
+    inputs, h = [x_in, t_in, e_in], x_in
+    if low_res:
+        lr_in = keras.Input((image_size, image_size, channels), name="low_res")
+        aug_in = keras.Input((), dtype="int32", name="aug_level")
+        aug = SinusoidalEmbedding(embed_dim, name="aug_sin")(aug_in)
+        emb = emb + layers.Dense(embed_dim, name="aug_proj")(aug)
+        inputs += [lr_in, aug_in]
+        h = layers.Concatenate(name="x_t_and_low_res")([x_in, lr_in])
+    emb = layers.Activation("silu")(emb)
+    h = layers.Conv2D(base_filters, 3, padding="same", name="stem")(h)
     skips = []
     for i, m in enumerate(multipliers):
         h = _res_block(h, emb, base_filters * m, f"down{i}")
@@ -88,7 +106,7 @@ def build_unet(image_size: int = 32, channels: int = 3, text_dim: int = 384,
     h = layers.Activation("silu")(layers.GroupNormalization(groups=8, name="out_norm")(h))
     out = layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name="eps",
                         dtype="float32")(h)
-    return keras.Model([x_in, t_in, e_in], out, name=name)
+    return keras.Model(inputs, out, name=name)
 
 
 __all__ = ["SinusoidalEmbedding", "build_unet"]
